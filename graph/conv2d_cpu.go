@@ -1,0 +1,199 @@
+package graph
+
+import "fmt"
+
+// convGeometry describes one convolution: input (n, c, h, w), kernel (o, c, kh, kw), output (n, o, oh, ow).
+type convGeometry struct {
+	n, c, h, w     int
+	o, kh, kw      int
+	oh, ow         int
+	sh, sw, pt, pl int
+}
+
+func newConvGeometry(n, c, h, w, o, kh, kw, sh, sw int, pad Padding) (convGeometry, error) {
+	if n <= 0 || c <= 0 || h <= 0 || w <= 0 || o <= 0 || kh <= 0 || kw <= 0 {
+		return convGeometry{}, fmt.Errorf("conv: %w: input (%d,%d,%d,%d), kernel (%d,%d,%d,%d) must be positive", ErrShape, n, c, h, w, o, c, kh, kw)
+	}
+	if sh <= 0 || sw <= 0 || pad.Top < 0 || pad.Bottom < 0 || pad.Left < 0 || pad.Right < 0 {
+		return convGeometry{}, fmt.Errorf("conv: %w: strides %dx%d and padding %+v must be positive", ErrShape, sh, sw, pad)
+	}
+	oh := windowOut(h, pad.Top+pad.Bottom, kh, sh)
+	ow := windowOut(w, pad.Left+pad.Right, kw, sw)
+	if oh <= 0 || ow <= 0 {
+		return convGeometry{}, fmt.Errorf("conv: %w: kernel %dx%d does not fit input %dx%d with padding %+v", ErrShape, kh, kw, h, w, pad)
+	}
+	return convGeometry{n: n, c: c, h: h, w: w, o: o, kh: kh, kw: kw, oh: oh, ow: ow, sh: sh, sw: sw, pt: pad.Top, pl: pad.Left}, nil
+}
+
+// colBudget bounds the im2col buffer, in elements; batches are processed in chunks of images that fit.
+const colBudget = 8 << 20
+
+// imagesPerChunk is how many images' columns fit the im2col budget at once (at least one).
+func (g convGeometry) imagesPerChunk() int {
+	per := g.c * g.kh * g.kw * g.oh * g.ow
+	return max(1, min(g.n, colBudget/max(per, 1)))
+}
+
+// im2col writes the columns of images [n0, n0+nb) into col, laid out (C·KH·KW) × (nb·OH·OW): row
+// (c·KH+i)·KW+j holds, for every output position, the input pixel under kernel tap (i, j) of channel c.
+func im2col[T Float](e *Exec, g convGeometry, x []T, n0, nb int, col []T) {
+	ohw := g.oh * g.ow
+	cols := nb * ohw
+	rows := g.c * g.kh * g.kw
+	e.parallelFor(rows, func(lo, hi int) {
+		for r := lo; r < hi; r++ {
+			c, i, j := r/(g.kh*g.kw), (r/g.kw)%g.kh, r%g.kw
+			dst := col[r*cols : (r+1)*cols]
+			for b := 0; b < nb; b++ {
+				src := x[((n0+b)*g.c+c)*g.h*g.w:]
+				out := dst[b*ohw : (b+1)*ohw]
+				for oy := 0; oy < g.oh; oy++ {
+					row := out[oy*g.ow : (oy+1)*g.ow]
+					iy := oy*g.sh - g.pt + i
+					if iy < 0 || iy >= g.h {
+						clear(row)
+						continue
+					}
+					line := src[iy*g.w : (iy+1)*g.w]
+					// Output columns whose input column lies inside the image: [ox0, ox1).
+					ox0 := min(g.ow, max(0, (g.pl-j+g.sw-1)/g.sw))
+					ox1 := min(g.ow, (g.w+g.pl-j+g.sw-1)/g.sw)
+					if ox1 < ox0 {
+						ox1 = ox0
+					}
+					clear(row[:ox0])
+					clear(row[ox1:])
+					ix := ox0*g.sw - g.pl + j
+					if g.sw == 1 {
+						copy(row[ox0:ox1], line[ix:])
+						continue
+					}
+					for ox := ox0; ox < ox1; ox++ {
+						row[ox] = line[ix]
+						ix += g.sw
+					}
+				}
+			}
+		}
+	})
+}
+
+// col2im adds the columns of images [n0, n0+nb) back into dx (which the caller zeroed): the adjoint of
+// im2col. Work is split by channel so no two threads write the same pixels.
+func col2im[T Float](e *Exec, g convGeometry, col []T, n0, nb int, dx []T) {
+	ohw := g.oh * g.ow
+	cols := nb * ohw
+	e.parallelFor(g.c, func(lo, hi int) {
+		for c := lo; c < hi; c++ {
+			for i := 0; i < g.kh; i++ {
+				for j := 0; j < g.kw; j++ {
+					r := (c*g.kh+i)*g.kw + j
+					srcRow := col[r*cols : (r+1)*cols]
+					ox0 := min(g.ow, max(0, (g.pl-j+g.sw-1)/g.sw))
+					ox1 := min(g.ow, (g.w+g.pl-j+g.sw-1)/g.sw)
+					for b := 0; b < nb; b++ {
+						dst := dx[((n0+b)*g.c+c)*g.h*g.w:]
+						in := srcRow[b*ohw : (b+1)*ohw]
+						for oy := 0; oy < g.oh; oy++ {
+							iy := oy*g.sh - g.pt + i
+							if iy < 0 || iy >= g.h {
+								continue
+							}
+							line := dst[iy*g.w : (iy+1)*g.w]
+							row := in[oy*g.ow : (oy+1)*g.ow]
+							ix := ox0*g.sw - g.pl + j
+							for ox := ox0; ox < ox1; ox++ {
+								line[ix] += row[ox]
+								ix += g.sw
+							}
+						}
+					}
+				}
+			}
+		}
+	})
+}
+
+// gatherChannels copies (nb, O, P) planes starting at image n0 into an O × (nb·P) matrix.
+func gatherChannels[T Float](e *Exec, src []T, n0, nb, o, p int, dst []T) {
+	e.parallelFor(o, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			for b := 0; b < nb; b++ {
+				copy(dst[ch*nb*p+b*p:ch*nb*p+(b+1)*p], src[((n0+b)*o+ch)*p:])
+			}
+		}
+	})
+}
+
+// scatterChannels is the inverse of gatherChannels.
+func scatterChannels[T Float](e *Exec, src []T, n0, nb, o, p int, dst []T) {
+	e.parallelFor(o, func(lo, hi int) {
+		for ch := lo; ch < hi; ch++ {
+			for b := 0; b < nb; b++ {
+				copy(dst[((n0+b)*o+ch)*p:((n0+b)*o+ch+1)*p], src[ch*nb*p+b*p:])
+			}
+		}
+	})
+}
+
+// convForward computes y = conv(x, w) by im2col and one GEMM per chunk of images.
+func convForward[T Float](e *Exec, g convGeometry, x, w, y []T) error {
+	k := g.c * g.kh * g.kw
+	ohw := g.oh * g.ow
+	chunk := g.imagesPerChunk()
+	col := scratch[T](e, 0, k*chunk*ohw)
+	tmp := scratch[T](e, 1, g.o*chunk*ohw)
+	for n0 := 0; n0 < g.n; n0 += chunk {
+		nb := min(chunk, g.n-n0)
+		cols := nb * ohw
+		im2col(e, g, x, n0, nb, col)
+		if err := gemm(e, false, false, g.o, cols, k, 1, w, k, col, cols, 0, tmp, cols); err != nil {
+			return err
+		}
+		scatterChannels(e, tmp, n0, nb, g.o, ohw, y)
+	}
+	return nil
+}
+
+// convBackpropFilter computes dw = Σ_images dy · colᵀ.
+func convBackpropFilter[T Float](e *Exec, g convGeometry, x, dy, dw []T) error {
+	k := g.c * g.kh * g.kw
+	ohw := g.oh * g.ow
+	chunk := g.imagesPerChunk()
+	col := scratch[T](e, 0, k*chunk*ohw)
+	dyg := scratch[T](e, 1, g.o*chunk*ohw)
+	for n0 := 0; n0 < g.n; n0 += chunk {
+		nb := min(chunk, g.n-n0)
+		cols := nb * ohw
+		im2col(e, g, x, n0, nb, col)
+		gatherChannels(e, dy, n0, nb, g.o, ohw, dyg)
+		beta := T(1)
+		if n0 == 0 {
+			beta = 0
+		}
+		if err := gemm(e, false, true, g.o, k, cols, 1, dyg, cols, col, cols, beta, dw, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// convBackpropInput computes dx = col2im(wᵀ · dy).
+func convBackpropInput[T Float](e *Exec, g convGeometry, w, dy, dx []T) error {
+	k := g.c * g.kh * g.kw
+	ohw := g.oh * g.ow
+	chunk := g.imagesPerChunk()
+	dcol := scratch[T](e, 0, k*chunk*ohw)
+	dyg := scratch[T](e, 1, g.o*chunk*ohw)
+	clear(dx)
+	for n0 := 0; n0 < g.n; n0 += chunk {
+		nb := min(chunk, g.n-n0)
+		cols := nb * ohw
+		gatherChannels(e, dy, n0, nb, g.o, ohw, dyg)
+		if err := gemm(e, true, false, k, cols, g.o, 1, w, k, dyg, cols, 0, dcol, cols); err != nil {
+			return err
+		}
+		col2im(e, g, dcol, n0, nb, dx)
+	}
+	return nil
+}

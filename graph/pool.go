@@ -1,0 +1,134 @@
+package graph
+
+import (
+	"fmt"
+
+	"gorgonia.org/tensor"
+)
+
+// Window is a pooling window: its size, its strides and its padding.
+type Window struct {
+	KH, KW, StrideH, StrideW int
+	Pad                      Padding
+}
+
+func (w Window) String() string {
+	return fmt.Sprintf("k=%dx%d s=%dx%d pad=%v", w.KH, w.KW, w.StrideH, w.StrideW, w.Pad)
+}
+
+// geometry describes pooling an NCHW input x through the window (as a convolution with O = C).
+func (w Window) geometry(name string, x tensor.Shape) (convGeometry, error) {
+	if len(x) != 4 {
+		return convGeometry{}, fmt.Errorf("%s: %w: input %v must be NCHW", name, ErrShape, x)
+	}
+	if w.Pad.Top >= w.KH || w.Pad.Bottom >= w.KH || w.Pad.Left >= w.KW || w.Pad.Right >= w.KW {
+		return convGeometry{}, fmt.Errorf("%s: %w: padding %+v must be smaller than the window %dx%d", name, ErrShape, w.Pad, w.KH, w.KW)
+	}
+	g, err := newConvGeometry(x[0], x[1], x[2], x[3], x[1], w.KH, w.KW, w.StrideH, w.StrideW, w.Pad)
+	if err != nil {
+		return g, fmt.Errorf("%s: %w", name, err)
+	}
+	return g, nil
+}
+
+// window returns the input rows [y0, y1) and columns [x0, x1) that output (oy, ox) pools, clipped to the image.
+func (g convGeometry) window(oy, ox int) (y0, y1, x0, x1 int) {
+	y0, x0 = oy*g.sh-g.pt, ox*g.sw-g.pl
+	y1, x1 = min(y0+g.kh, g.h), min(x0+g.kw, g.w)
+	return max(y0, 0), y1, max(x0, 0), x1
+}
+
+// maxPool takes the maximum over each window; padding never wins (as TensorFlow's -inf padding).
+func maxPool[T Float](e *Exec, g convGeometry, x, y []T) {
+	e.parallelFor(g.n*g.c, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			in, out := x[p*g.h*g.w:(p+1)*g.h*g.w], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
+			for oy := 0; oy < g.oh; oy++ {
+				for ox := 0; ox < g.ow; ox++ {
+					y0, y1, x0, x1 := g.window(oy, ox)
+					best := in[y0*g.w+x0]
+					for iy := y0; iy < y1; iy++ {
+						for _, v := range in[iy*g.w+x0 : iy*g.w+x1] {
+							if v > best {
+								best = v
+							}
+						}
+					}
+					out[oy*g.ow+ox] = best
+				}
+			}
+		}
+	})
+}
+
+// maxPoolGrad routes each output gradient to the first maximum of its window (row-major), the element
+// maxPool picked.
+func maxPoolGrad[T Float](e *Exec, g convGeometry, x, dy, dx []T) {
+	e.parallelFor(g.n*g.c, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			in, d := x[p*g.h*g.w:(p+1)*g.h*g.w], dx[p*g.h*g.w:(p+1)*g.h*g.w]
+			grad := dy[p*g.oh*g.ow : (p+1)*g.oh*g.ow]
+			clear(d)
+			for oy := 0; oy < g.oh; oy++ {
+				for ox := 0; ox < g.ow; ox++ {
+					y0, y1, x0, x1 := g.window(oy, ox)
+					at := y0*g.w + x0
+					best := in[at]
+					for iy := y0; iy < y1; iy++ {
+						for ix := x0; ix < x1; ix++ {
+							if v := in[iy*g.w+ix]; v > best {
+								best, at = v, iy*g.w+ix
+							}
+						}
+					}
+					d[at] += grad[oy*g.ow+ox]
+				}
+			}
+		}
+	})
+}
+
+// avgPool averages each window over the pixels inside the image (padding is not counted, as in
+// TensorFlow).
+func avgPool[T Float](e *Exec, g convGeometry, x, y []T) {
+	e.parallelFor(g.n*g.c, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			in, out := x[p*g.h*g.w:(p+1)*g.h*g.w], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
+			for oy := 0; oy < g.oh; oy++ {
+				for ox := 0; ox < g.ow; ox++ {
+					y0, y1, x0, x1 := g.window(oy, ox)
+					var s T
+					for iy := y0; iy < y1; iy++ {
+						for _, v := range in[iy*g.w+x0 : iy*g.w+x1] {
+							s += v
+						}
+					}
+					out[oy*g.ow+ox] = s / T((y1-y0)*(x1-x0))
+				}
+			}
+		}
+	})
+}
+
+// avgPoolGrad spreads each output gradient evenly over the pixels its window averaged.
+func avgPoolGrad[T Float](e *Exec, g convGeometry, dy, dx []T) {
+	e.parallelFor(g.n*g.c, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			d := dx[p*g.h*g.w : (p+1)*g.h*g.w]
+			grad := dy[p*g.oh*g.ow : (p+1)*g.oh*g.ow]
+			clear(d)
+			for oy := 0; oy < g.oh; oy++ {
+				for ox := 0; ox < g.ow; ox++ {
+					y0, y1, x0, x1 := g.window(oy, ox)
+					share := grad[oy*g.ow+ox] / T((y1-y0)*(x1-x0))
+					for iy := y0; iy < y1; iy++ {
+						row := d[iy*g.w+x0 : iy*g.w+x1]
+						for i := range row {
+							row[i] += share
+						}
+					}
+				}
+			}
+		}
+	})
+}

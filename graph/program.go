@@ -1,0 +1,163 @@
+package graph
+
+import (
+	"errors"
+	"fmt"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+)
+
+// Program is a Gorgonia expression graph compiled for repeated execution: the nodes that the requested
+// outputs depend on, in dependency order, each fovea op bound to its kernel and to a preallocated output
+// buffer. Inputs are read from the tensors bound to the input nodes when the program was compiled, so a
+// caller feeds a new batch by overwriting those tensors in place. Running a program allocates nothing.
+//
+// Gorgonia's own tape machine runs the same graphs (every fovea op implements Do); a Program is the fast
+// path, and the device-independent form that a GPU backend lowers.
+type Program struct {
+	exec   *Exec
+	steps  []Step
+	values map[*G.Node]*tensor.Dense
+	order  G.Nodes
+}
+
+// Step is one node of a compiled program: an op applied to input buffers, writing one output buffer.
+type Step struct {
+	Node *G.Node
+	Op   G.Op
+	In   []*tensor.Dense
+	Out  *tensor.Dense
+	// fovea is the op's CPU kernel, nil when the node holds a Gorgonia op, which runs through Do.
+	fovea Op
+	vals  []G.Value
+}
+
+// Compile builds a program that computes outputs (and everything they depend on) with exec's threads.
+func Compile(exec *Exec, outputs ...*G.Node) (*Program, error) {
+	if len(outputs) == 0 {
+		return nil, errors.New("compile: no outputs")
+	}
+	p := &Program{exec: exec, values: map[*G.Node]*tensor.Dense{}}
+	state := map[*G.Node]int{} // 1 visiting, 2 done
+	var visit func(n *G.Node) error
+	visit = func(n *G.Node) error {
+		switch state[n] {
+		case 1:
+			return fmt.Errorf("compile: cycle at node %v", n)
+		case 2:
+			return nil
+		}
+		state[n] = 1
+		for _, c := range childrenOf(n) {
+			if err := visit(c); err != nil {
+				return err
+			}
+		}
+		state[n] = 2
+		p.order = append(p.order, n)
+		return nil
+	}
+	for _, out := range outputs {
+		if out == nil {
+			return nil, errors.New("compile: nil output node")
+		}
+		if err := visit(out); err != nil {
+			return nil, err
+		}
+	}
+	for _, n := range p.order {
+		if err := p.add(n); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// childrenOf returns a node's inputs in argument order.
+func childrenOf(n *G.Node) G.Nodes {
+	it := n.Graph().From(n.ID())
+	if it == nil {
+		return nil
+	}
+	var out G.Nodes
+	for it.Next() {
+		out = append(out, it.Node().(*G.Node))
+	}
+	return out
+}
+
+func (p *Program) add(n *G.Node) error {
+	op := n.Op()
+	if op == nil || op.Arity() == 0 {
+		// An input or a constant: its bound value is the buffer.
+		v := n.Value()
+		if v == nil && op != nil {
+			var err error
+			if v, err = op.Do(); err != nil {
+				return fmt.Errorf("compile: constant %v: %w", n, err)
+			}
+		}
+		if v == nil {
+			return fmt.Errorf("compile: input %q has no value bound", n.Name())
+		}
+		d, err := asDense(v)
+		if err != nil {
+			return fmt.Errorf("compile: input %q: %w", n.Name(), err)
+		}
+		p.values[n] = d
+		return nil
+	}
+	children := childrenOf(n)
+	s := Step{Node: n, Op: op, In: make([]*tensor.Dense, len(children))}
+	for i, c := range children {
+		s.In[i] = p.values[c]
+	}
+	s.Out = newDense(n.Dtype(), n.Shape())
+	if f, ok := op.(Op); ok {
+		s.fovea = f
+	} else {
+		s.vals = make([]G.Value, len(children))
+		for i, d := range s.In {
+			s.vals[i] = d
+		}
+	}
+	p.values[n] = s.Out
+	p.steps = append(p.steps, s)
+	return nil
+}
+
+// Run executes every step once.
+func (p *Program) Run() error {
+	for i := range p.steps {
+		s := &p.steps[i]
+		if s.fovea != nil {
+			if err := s.fovea.Exec(p.exec, s.Out, s.In); err != nil {
+				return fmt.Errorf("run %v: %w", s.Node.Name(), err)
+			}
+			continue
+		}
+		v, err := s.Op.Do(s.vals...)
+		if err != nil {
+			return fmt.Errorf("run %v (%v): %w", s.Node.Name(), s.Op, err)
+		}
+		d, err := asDense(v)
+		if err != nil {
+			return fmt.Errorf("run %v (%v): %w", s.Node.Name(), s.Op, err)
+		}
+		if err := tensor.Copy(s.Out, d); err != nil {
+			return fmt.Errorf("run %v (%v): %w", s.Node.Name(), s.Op, err)
+		}
+	}
+	return nil
+}
+
+// Value returns the buffer holding n's value: for an input, the tensor bound at compile time; for an
+// op, its output after the last Run. It is nil for nodes outside the program.
+func (p *Program) Value(n *G.Node) *tensor.Dense { return p.values[n] }
+
+// Steps returns the compiled steps in execution order (for inspection and for device backends).
+func (p *Program) Steps() []Step { return p.steps }
+
+// Exec returns the execution context the program runs with.
+func (p *Program) Exec() *Exec { return p.exec }

@@ -1,0 +1,55 @@
+package training
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"fovea/arch"
+	"fovea/data"
+)
+
+// BenchmarkTrainStep times one training step (forward, backward, optimizer update) on random data, as
+// PyTorch's side of the comparison does (scripts/torchref/fashion.py bench). Compare images/s.
+func BenchmarkTrainStep(b *testing.B) {
+	for _, m := range []arch.Model{arch.FashionCNN{}, arch.FashionFCN{}} {
+		for _, batch := range []int{32, 128} {
+			b.Run(fmt.Sprintf("%s/batch=%d", m.Name(), batch), func(b *testing.B) {
+				t, err := NewTrainer(m, nil, Config{BatchSize: batch, Optimizer: OptimizerConfig{Name: "nadam"}, Norm: &data.Standardizer{}})
+				if err != nil {
+					b.Fatal(err)
+				}
+				defer t.Close()
+				p, err := t.program(batch, true)
+				if err != nil {
+					b.Fatal(err)
+				}
+				rng := rand.New(rand.NewPCG(1, 2))
+				for i := range p.x {
+					p.x[i] = float32(rng.NormFloat64())
+				}
+				for i := range p.y {
+					p.y[i] = int32(rng.IntN(10))
+				}
+				step := func() {
+					if p.step != nil {
+						p.step[0]++
+					}
+					if _, _, err := p.run(); err != nil {
+						b.Fatal(err)
+					}
+					if err := t.opt.Step(p.params, p.grads, 1e-3); err != nil {
+						b.Fatal(err)
+					}
+				}
+				step()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for i := 0; i < b.N; i++ {
+					step()
+				}
+				b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
+			})
+		}
+	}
+}

@@ -1,0 +1,284 @@
+package training
+
+import (
+	"fmt"
+	"math"
+	"strconv"
+
+	"gorgonia.org/tensor"
+
+	"fovea/graph"
+)
+
+// OptimizerConfig chooses and configures an optimiser. Zero values take Keras' defaults.
+type OptimizerConfig struct {
+	// Name is "adam", "nadam" or "sgd".
+	Name string
+	// Beta1, Beta2 and Epsilon configure Adam and Nadam (defaults 0.9, 0.999, 1e-7).
+	Beta1, Beta2, Epsilon float64
+	// Momentum and Nesterov configure SGD.
+	Momentum float64
+	Nesterov bool
+}
+
+// Optimizer updates parameters in place from their gradients.
+type Optimizer interface {
+	// Step applies one update with learning rate lr; grads[i] is the gradient of params[i].
+	Step(params []*graph.Param, grads []*tensor.Dense, lr float64) error
+	// Iterations is the number of steps taken.
+	Iterations() int64
+	// State returns the optimiser's slots and scalars, for checkpoints.
+	State() ([]NamedTensor, map[string]string)
+	// Restore loads what State returned; slots are matched by parameter name.
+	Restore(tensors map[string]NamedTensor, meta map[string]string) error
+	String() string
+}
+
+// NewOptimizer returns the optimiser cfg names.
+func NewOptimizer(cfg OptimizerConfig) (Optimizer, error) {
+	b1, b2, eps := orDefault(cfg.Beta1, 0.9), orDefault(cfg.Beta2, 0.999), orDefault(cfg.Epsilon, 1e-7)
+	switch cfg.Name {
+	case "adam", "":
+		return &adaptive{nesterov: false, b1: b1, b2: b2, eps: eps, slots: map[string][2][]float32{}, uProduct: 1}, nil
+	case "nadam":
+		return &adaptive{nesterov: true, b1: b1, b2: b2, eps: eps, slots: map[string][2][]float32{}, uProduct: 1}, nil
+	case "sgd":
+		if cfg.Momentum < 0 || cfg.Momentum >= 1 {
+			return nil, fmt.Errorf("sgd momentum %g must be in [0, 1)", cfg.Momentum)
+		}
+		return &sgd{momentum: cfg.Momentum, nesterov: cfg.Nesterov, velocity: map[string][]float32{}}, nil
+	}
+	return nil, fmt.Errorf("unknown optimizer %q (want adam, nadam or sgd)", cfg.Name)
+}
+
+func orDefault(v, d float64) float64 {
+	if v == 0 {
+		return d
+	}
+	return v
+}
+
+// checkStep validates the arguments of Step.
+func checkStep(params []*graph.Param, grads []*tensor.Dense) error {
+	if len(params) != len(grads) {
+		return fmt.Errorf("optimizer: %d parameters but %d gradients", len(params), len(grads))
+	}
+	for i, p := range params {
+		if p.Value.Dtype() != tensor.Float32 || grads[i].Dtype() != tensor.Float32 {
+			return fmt.Errorf("optimizer: %s: training updates float32 parameters only", p.Name)
+		}
+		if p.Value.Shape().TotalSize() != grads[i].Shape().TotalSize() {
+			return fmt.Errorf("optimizer: %s has %v but its gradient %v", p.Name, p.Value.Shape(), grads[i].Shape())
+		}
+	}
+	return nil
+}
+
+// adaptive is Adam, or Nadam when nesterov is set, exactly as Keras 3 updates them.
+type adaptive struct {
+	nesterov    bool
+	b1, b2, eps float64
+	t           int64
+	uProduct    float64 // Nadam's running product of momentum-schedule terms
+	slots       map[string][2][]float32
+}
+
+func (o *adaptive) String() string {
+	name := "adam"
+	if o.nesterov {
+		name = "nadam"
+	}
+	return fmt.Sprintf("%s(beta1=%g, beta2=%g, epsilon=%g)", name, o.b1, o.b2, o.eps)
+}
+
+func (o *adaptive) Iterations() int64 { return o.t }
+
+func (o *adaptive) Step(params []*graph.Param, grads []*tensor.Dense, lr float64) error {
+	if err := checkStep(params, grads); err != nil {
+		return err
+	}
+	o.t++
+	t := float64(o.t)
+	b1, b2 := o.b1, o.b2
+	// Adam: w -= lr·√(1-β2ᵗ)/(1-β1ᵗ) · m / (√v + ε).
+	// Nadam (Keras): with uₜ = β1(1 - ½·0.96ᵗ), m̂ = uₜ₊₁·m/(1-Πuₜ₊₁) + (1-uₜ)·g/(1-Πuₜ),
+	// v̂ = v/(1-β2ᵗ), w -= lr·m̂/(√v̂ + ε).
+	var cm, cg, cv, alpha float64
+	if o.nesterov {
+		ut := b1 * (1 - 0.5*math.Pow(0.96, t))
+		ut1 := b1 * (1 - 0.5*math.Pow(0.96, t+1))
+		prodT := o.uProduct * ut
+		prodT1 := prodT * ut1
+		o.uProduct = prodT
+		cm, cg, cv = ut1/(1-prodT1), (1-ut)/(1-prodT), 1/(1-math.Pow(b2, t))
+	} else {
+		alpha = lr * math.Sqrt(1-math.Pow(b2, t)) / (1 - math.Pow(b1, t))
+	}
+	for i, p := range params {
+		w := p.Value.Float32s()
+		g := grads[i].Float32s()
+		s, ok := o.slots[p.Name]
+		if !ok {
+			s = [2][]float32{make([]float32, len(w)), make([]float32, len(w))}
+			o.slots[p.Name] = s
+		}
+		m, v := s[0], s[1]
+		if o.nesterov {
+			nadamUpdate(w, g, m, v, float32(b1), float32(b2), float32(cm), float32(cg), float32(cv), float32(lr), float32(o.eps))
+		} else {
+			adamUpdate(w, g, m, v, float32(b1), float32(b2), float32(alpha), float32(o.eps))
+		}
+	}
+	return nil
+}
+
+func adamUpdate(w, g, m, v []float32, b1, b2, alpha, eps float32) {
+	for j, gj := range g {
+		mj := m[j] + (gj-m[j])*(1-b1)
+		vj := v[j] + (gj*gj-v[j])*(1-b2)
+		m[j], v[j] = mj, vj
+		w[j] -= alpha * mj / (sqrt32(vj) + eps)
+	}
+}
+
+func nadamUpdate(w, g, m, v []float32, b1, b2, cm, cg, cv, lr, eps float32) {
+	for j, gj := range g {
+		mj := m[j] + (gj-m[j])*(1-b1)
+		vj := v[j] + (gj*gj-v[j])*(1-b2)
+		m[j], v[j] = mj, vj
+		mHat := cm*mj + cg*gj
+		w[j] -= lr * mHat / (sqrt32(vj*cv) + eps)
+	}
+}
+
+func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }
+
+func (o *adaptive) State() ([]NamedTensor, map[string]string) {
+	var ts []NamedTensor
+	for _, name := range sortedKeys(o.slots) {
+		s := o.slots[name]
+		ts = append(ts,
+			NamedTensor{Name: "optimizer/" + name + "/m", DType: "F32", Shape: []int{len(s[0])}, Data: s[0]},
+			NamedTensor{Name: "optimizer/" + name + "/v", DType: "F32", Shape: []int{len(s[1])}, Data: s[1]})
+	}
+	meta := map[string]string{
+		"optimizer":            o.String(),
+		"optimizer.iterations": strconv.FormatInt(o.t, 10),
+		"optimizer.u_product":  strconv.FormatFloat(o.uProduct, 'g', -1, 64),
+	}
+	return ts, meta
+}
+
+func (o *adaptive) Restore(tensors map[string]NamedTensor, meta map[string]string) error {
+	t, err := strconv.ParseInt(meta["optimizer.iterations"], 10, 64)
+	if err != nil {
+		return fmt.Errorf("optimizer iterations: %w", err)
+	}
+	u, err := strconv.ParseFloat(meta["optimizer.u_product"], 64)
+	if err != nil {
+		return fmt.Errorf("optimizer u_product: %w", err)
+	}
+	o.t, o.uProduct = t, u
+	o.slots = map[string][2][]float32{}
+	for name, nt := range tensors {
+		param, slot, ok := splitSlot(name)
+		if !ok {
+			continue
+		}
+		data, ok := nt.Data.([]float32)
+		if !ok {
+			return fmt.Errorf("optimizer slot %s is %s, want F32", name, nt.DType)
+		}
+		s := o.slots[param]
+		switch slot {
+		case "m":
+			s[0] = data
+		case "v":
+			s[1] = data
+		default:
+			return fmt.Errorf("unknown optimizer slot %s", name)
+		}
+		o.slots[param] = s
+	}
+	for name, s := range o.slots {
+		if s[0] == nil || s[1] == nil || len(s[0]) != len(s[1]) {
+			return fmt.Errorf("optimizer slots of %s are incomplete", name)
+		}
+	}
+	return nil
+}
+
+// sgd is Keras' SGD: v = μ·v - lr·g; w += v, or w += μ·v - lr·g with Nesterov momentum.
+type sgd struct {
+	momentum float64
+	nesterov bool
+	t        int64
+	velocity map[string][]float32
+}
+
+func (o *sgd) String() string {
+	return fmt.Sprintf("sgd(momentum=%g, nesterov=%t)", o.momentum, o.nesterov)
+}
+
+func (o *sgd) Iterations() int64 { return o.t }
+
+func (o *sgd) Step(params []*graph.Param, grads []*tensor.Dense, lr float64) error {
+	if err := checkStep(params, grads); err != nil {
+		return err
+	}
+	o.t++
+	mu, rate := float32(o.momentum), float32(lr)
+	for i, p := range params {
+		w, g := p.Value.Float32s(), grads[i].Float32s()
+		if mu == 0 {
+			for j, gj := range g {
+				w[j] -= rate * gj
+			}
+			continue
+		}
+		v, ok := o.velocity[p.Name]
+		if !ok {
+			v = make([]float32, len(w))
+			o.velocity[p.Name] = v
+		}
+		for j, gj := range g {
+			v[j] = mu*v[j] - rate*gj
+			if o.nesterov {
+				w[j] += mu*v[j] - rate*gj
+			} else {
+				w[j] += v[j]
+			}
+		}
+	}
+	return nil
+}
+
+func (o *sgd) State() ([]NamedTensor, map[string]string) {
+	var ts []NamedTensor
+	for _, name := range sortedKeys(o.velocity) {
+		v := o.velocity[name]
+		ts = append(ts, NamedTensor{Name: "optimizer/" + name + "/velocity", DType: "F32", Shape: []int{len(v)}, Data: v})
+	}
+	return ts, map[string]string{"optimizer": o.String(), "optimizer.iterations": strconv.FormatInt(o.t, 10)}
+}
+
+func (o *sgd) Restore(tensors map[string]NamedTensor, meta map[string]string) error {
+	t, err := strconv.ParseInt(meta["optimizer.iterations"], 10, 64)
+	if err != nil {
+		return fmt.Errorf("optimizer iterations: %w", err)
+	}
+	o.t = t
+	o.velocity = map[string][]float32{}
+	for name, nt := range tensors {
+		param, slot, ok := splitSlot(name)
+		if !ok {
+			continue
+		}
+		data, ok := nt.Data.([]float32)
+		if slot != "velocity" || !ok {
+			return fmt.Errorf("unexpected optimizer slot %s (%s)", name, nt.DType)
+		}
+		o.velocity[param] = data
+	}
+	return nil
+}

@@ -1,0 +1,349 @@
+package training
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
+
+	"fovea/arch"
+	"fovea/data"
+	"fovea/graph"
+)
+
+// ErrDiverged reports a run stopped because its loss stopped being a finite number.
+var ErrDiverged = errors.New("training diverged")
+
+// Config describes a training run. Zero values take the defaults noted.
+type Config struct {
+	Epochs    int // default 10
+	BatchSize int // default 32
+	// EvalBatchSize is the batch size of evaluation passes (default 256).
+	EvalBatchSize int
+	Optimizer     OptimizerConfig
+	// Schedule gives the learning rate of each step (default Constant{0.001}).
+	Schedule Schedule
+	// LabelSmoothing ε trains against (1-ε)·onehot + ε/K.
+	LabelSmoothing float64
+	// Seed fixes initialisation, shuffling, augmentation and dropout.
+	Seed uint64
+	// Threads for the CPU kernels (default GOMAXPROCS).
+	Threads int
+	// Augment, when set, transforms training images (never evaluation images).
+	Augment *data.Augment
+	// Norm standardises every image; required.
+	Norm *data.Standardizer
+	// CheckpointPath, when set, receives the full training state after every epoch (atomically).
+	CheckpointPath string
+	// Log receives one line per epoch and, on a terminal, a live progress bar (default: discard).
+	Log io.Writer
+	// OnEpochEnd is called after every epoch with the history so far (e.g. to write curves).
+	OnEpochEnd func(h *History) error
+}
+
+func (c *Config) defaults() error {
+	if c.Epochs == 0 {
+		c.Epochs = 10
+	}
+	if c.BatchSize == 0 {
+		c.BatchSize = 32
+	}
+	if c.EvalBatchSize == 0 {
+		c.EvalBatchSize = 256
+	}
+	if c.Schedule == nil {
+		c.Schedule = Constant{LR: 0.001}
+	}
+	if c.Log == nil {
+		c.Log = io.Discard
+	}
+	switch {
+	case c.Epochs < 0:
+		return fmt.Errorf("epochs %d must be positive", c.Epochs)
+	case c.BatchSize < 1 || c.EvalBatchSize < 1:
+		return fmt.Errorf("batch sizes %d and %d must be positive", c.BatchSize, c.EvalBatchSize)
+	case c.Norm == nil:
+		return errors.New("training needs a standardizer (Config.Norm)")
+	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 1):
+		return fmt.Errorf("label smoothing %g must be in [0, 1)", c.LabelSmoothing)
+	}
+	return nil
+}
+
+// Trainer trains one model: it owns the parameters, the optimiser state and the compiled programs
+// (one per batch size and mode), and keeps the history of the run.
+type Trainer struct {
+	model   arch.Model
+	params  *graph.Params
+	cfg     Config
+	exec    *graph.Exec
+	opt     Optimizer
+	train   map[int]*program
+	eval    map[int]*program
+	summary string
+	// step counts optimiser steps; epoch counts finished epochs.
+	step    int64
+	epoch   int
+	history History
+}
+
+// program is a compiled graph with its input and output buffers.
+type program struct {
+	prog          *graph.Program
+	x             []float32
+	y             []int32
+	step          []int64 // nil when no layer is stochastic
+	loss, correct *tensor.Dense
+	params        []*graph.Param
+	grads         []*tensor.Dense
+}
+
+// NewTrainer prepares to train model. params may hold existing weights (transfer learning); nil starts
+// from the model's initialisers.
+func NewTrainer(model arch.Model, params *graph.Params, cfg Config) (*Trainer, error) {
+	if err := cfg.defaults(); err != nil {
+		return nil, err
+	}
+	opt, err := NewOptimizer(cfg.Optimizer)
+	if err != nil {
+		return nil, err
+	}
+	if params == nil {
+		params = graph.NewParams()
+	}
+	t := &Trainer{
+		model: model, params: params, cfg: cfg, exec: graph.NewExec(cfg.Threads), opt: opt,
+		train: map[int]*program{}, eval: map[int]*program{},
+		history: History{Model: model.Name(), Optimizer: opt.String(), BatchSize: cfg.BatchSize, Seed: int64(cfg.Seed)},
+	}
+	// Compiling the training program creates (and initialises) every parameter.
+	if _, err := t.program(cfg.BatchSize, true); err != nil {
+		t.Close()
+		return nil, err
+	}
+	return t, nil
+}
+
+// Close releases the trainer's worker threads.
+func (t *Trainer) Close() { t.exec.Close() }
+
+// Params is the model's parameter set.
+func (t *Trainer) Params() *graph.Params { return t.params }
+
+// Summary is the Keras-style summary of the model.
+func (t *Trainer) Summary() string { return t.summary }
+
+// History is the record of the epochs trained so far.
+func (t *Trainer) History() *History { return &t.history }
+
+// Epoch is the number of finished epochs.
+func (t *Trainer) Epoch() int { return t.epoch }
+
+// program returns the compiled program for batches of n in training or evaluation mode.
+func (t *Trainer) program(n int, training bool) (*program, error) {
+	cache := t.eval
+	if training {
+		cache = t.train
+	}
+	if p, ok := cache[n]; ok {
+		return p, nil
+	}
+	g := G.NewGraph()
+	b, err := graph.NewBuilder(g, t.params, graph.BuildOptions{Training: training, Seed: t.cfg.Seed})
+	if err != nil {
+		return nil, err
+	}
+	c, h, w := t.model.InputShape()
+	xT := tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n, c, h, w))
+	yT := tensor.New(tensor.Of(tensor.Int32), tensor.WithShape(n))
+	x := G.NewTensor(g, tensor.Float32, 4, G.WithShape(n, c, h, w), G.WithName("images"), G.WithValue(xT))
+	y := G.NewTensor(g, tensor.Int32, 1, G.WithShape(n), G.WithName("labels"), G.WithValue(yT))
+	logits, err := t.model.Build(b, x)
+	if err != nil {
+		return nil, fmt.Errorf("build %s: %w", t.model.Name(), err)
+	}
+	if t.summary == "" {
+		t.summary = graph.FormatSummary(t.model.Name(), b.Layers(), t.params)
+	}
+	loss, err := G.ApplyOp(graph.SoftmaxCrossEntropy{Smoothing: t.cfg.LabelSmoothing}, logits, y)
+	if err != nil {
+		return nil, fmt.Errorf("loss: %w", err)
+	}
+	correct, err := G.ApplyOp(graph.CountCorrect{}, logits, y)
+	if err != nil {
+		return nil, fmt.Errorf("accuracy: %w", err)
+	}
+	p := &program{x: xT.Float32s(), y: yT.Int32s()}
+	outputs := G.Nodes{loss, correct}
+	var grads G.Nodes
+	if training {
+		var wrt G.Nodes
+		for _, param := range t.params.Trainable() {
+			if n, ok := b.ParamNode(param.Name); ok {
+				wrt = append(wrt, n)
+				p.params = append(p.params, param)
+			}
+		}
+		if len(wrt) == 0 {
+			return nil, errors.New("the model has no trainable parameters")
+		}
+		if grads, err = G.Grad(loss, wrt...); err != nil {
+			return nil, fmt.Errorf("gradients of %s: %w", t.model.Name(), err)
+		}
+		outputs = append(outputs, grads...)
+	}
+	if p.prog, err = graph.Compile(t.exec, outputs...); err != nil {
+		return nil, err
+	}
+	for _, gn := range grads {
+		p.grads = append(p.grads, p.prog.Value(gn))
+	}
+	p.loss, p.correct = p.prog.Value(loss), p.prog.Value(correct)
+	if s, ok := b.StepNode(); ok {
+		p.step = p.prog.Value(s).Int64s()
+	}
+	cache[n] = p
+	return p, nil
+}
+
+// run executes p on its current inputs and returns the batch loss and the number of correct answers.
+func (p *program) run() (loss float64, correct int, err error) {
+	if err := p.prog.Run(); err != nil {
+		return 0, 0, err
+	}
+	return float64(p.loss.Float32s()[0]), int(p.correct.Float32s()[0]), nil
+}
+
+// Fit trains for the configured number of epochs (continuing from Epoch() after a resume), evaluating on
+// val after every epoch, and returns the history.
+func (t *Trainer) Fit(train, val *data.Dataset) (*History, error) {
+	batches, err := data.NewBatcher(train, data.BatchOptions{
+		BatchSize: t.cfg.BatchSize, Shuffle: true, Seed: t.cfg.Seed, Augment: t.cfg.Augment, Norm: t.cfg.Norm,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("training batches: %w", err)
+	}
+	full, err := t.program(t.cfg.BatchSize, true)
+	if err != nil {
+		return nil, err
+	}
+	total := int64(batches.BatchesPerEpoch()) * int64(t.cfg.Epochs)
+	progress := NewProgress(t.cfg.Log, t.cfg.Epochs)
+	defer progress.Close()
+	if t.history.Started.IsZero() {
+		t.history.Started = time.Now()
+	}
+	for t.epoch < t.cfg.Epochs {
+		epoch := t.epoch + 1
+		batches.Epoch(t.epoch)
+		progress.StartEpoch(epoch, batches.BatchesPerEpoch())
+		start := time.Now()
+		var lossSum float64
+		var seen, right int
+		lr := 0.0
+		for {
+			n, ok := batches.Next(full.x, full.y)
+			if !ok {
+				break
+			}
+			p := full
+			if n < t.cfg.BatchSize {
+				if p, err = t.program(n, true); err != nil {
+					return nil, err
+				}
+				copy(p.x, full.x[:len(p.x)])
+				copy(p.y, full.y[:n])
+			}
+			if p.step != nil {
+				p.step[0] = t.step
+			}
+			loss, correct, err := p.run()
+			if err != nil {
+				return nil, fmt.Errorf("epoch %d step %d: %w", epoch, t.step, err)
+			}
+			lr = t.cfg.Schedule.LearningRate(t.step, total)
+			if math.IsNaN(loss) || math.IsInf(loss, 0) {
+				return nil, fmt.Errorf("%w: loss is %v at epoch %d, step %d (learning rate %g); lower the learning rate or check the data", ErrDiverged, loss, epoch, t.step, lr)
+			}
+			if err := t.opt.Step(p.params, p.grads, lr); err != nil {
+				return nil, err
+			}
+			t.step++
+			lossSum += loss * float64(n)
+			seen += n
+			right += correct
+			progress.Batch(n, loss, float64(correct)/float64(n))
+		}
+		trainSeconds := time.Since(start).Seconds()
+		rec := EpochRecord{
+			Epoch: epoch, TrainLoss: lossSum / float64(seen), TrainAccuracy: float64(right) / float64(seen),
+			ValLoss: math.NaN(), ValAccuracy: math.NaN(), LearningRate: lr,
+			ImagesPerSec: float64(seen) / trainSeconds,
+		}
+		if val != nil && val.N > 0 {
+			if rec.ValLoss, rec.ValAccuracy, err = t.Evaluate(val); err != nil {
+				return nil, fmt.Errorf("epoch %d validation: %w", epoch, err)
+			}
+		}
+		rec.Seconds = time.Since(start).Seconds()
+		rec = progress.EndEpoch(rec)
+		t.epoch = epoch
+		t.history.Epochs = append(t.history.Epochs, rec)
+		t.history.Finished = time.Now()
+		if t.cfg.CheckpointPath != "" {
+			if err := t.SaveCheckpoint(t.cfg.CheckpointPath); err != nil {
+				return nil, err
+			}
+		}
+		if t.cfg.OnEpochEnd != nil {
+			if err := t.cfg.OnEpochEnd(&t.history); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return &t.history, nil
+}
+
+// Evaluate returns the mean loss and the accuracy of the model on ds (evaluation mode: no dropout).
+func (t *Trainer) Evaluate(ds *data.Dataset) (loss, accuracy float64, err error) {
+	batches, err := data.NewBatcher(ds, data.BatchOptions{BatchSize: t.cfg.EvalBatchSize, Norm: t.cfg.Norm})
+	if err != nil {
+		return 0, 0, err
+	}
+	full, err := t.program(t.cfg.EvalBatchSize, false)
+	if err != nil {
+		return 0, 0, err
+	}
+	batches.Epoch(0)
+	var lossSum float64
+	var seen, right int
+	for {
+		n, ok := batches.Next(full.x, full.y)
+		if !ok {
+			break
+		}
+		p := full
+		if n < t.cfg.EvalBatchSize {
+			if p, err = t.program(n, false); err != nil {
+				return 0, 0, err
+			}
+			copy(p.x, full.x[:len(p.x)])
+			copy(p.y, full.y[:n])
+		}
+		l, c, err := p.run()
+		if err != nil {
+			return 0, 0, err
+		}
+		lossSum += l * float64(n)
+		seen += n
+		right += c
+	}
+	if seen == 0 {
+		return 0, 0, errors.New("evaluate: empty dataset")
+	}
+	return lossSum / float64(seen), float64(right) / float64(seen), nil
+}
