@@ -1,0 +1,122 @@
+// Package cli holds the command-line plumbing shared by fovea's scripts: flag definitions, their help
+// text, and the mapping from flags to the library's options. Only scripts import it.
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+
+	"fovea/arch"
+	"fovea/graph"
+	"fovea/training"
+)
+
+// FashionMain is the whole main of a Fashion-MNIST training script: it parses flags, trains the model
+// that newModel builds, and exits non-zero with a clear message on any error.
+func FashionMain(name, about string, newModel func(init graph.Initializer) arch.Model) {
+	fs := flag.NewFlagSet(name, flag.ExitOnError)
+	fs.Usage = func() {
+		fmt.Fprintf(fs.Output(), "%s\n\nUsage: go run ./scripts/%s [flags]\n\nFlags (recipe flags override the recipe's values only when given):\n", about, name)
+		fs.PrintDefaults()
+	}
+	recipes := training.Recipes()
+	recipeName := fs.String("recipe", "book", "training recipe: book (Géron: Nadam, batch 32, constant lr 0.001) or better (batch 64, cosine decay, label smoothing 0.1)")
+	epochs := fs.Int("epochs", 0, "epochs to train (recipe: 10)")
+	batch := fs.Int("batch", 0, "training batch size (recipe: 32 book, 64 better)")
+	lr := fs.Float64("lr", 0, "peak learning rate (recipe: 0.001)")
+	optimizer := fs.String("optimizer", "", "optimizer: nadam, adam or sgd (recipe: nadam)")
+	schedule := fs.String("schedule", "", "learning-rate schedule: constant or cosine (recipe: constant book, cosine better)")
+	warmup := fs.Float64("warmup-epochs", 0, "linear warm-up before a cosine schedule, in epochs")
+	smoothing := fs.Float64("label-smoothing", -1, "label smoothing in [0, 1) (recipe: 0 book, 0.1 better)")
+	shift := fs.Int("shift", -1, "augmentation: random translation of up to N pixels (recipe: 0)")
+	flip := fs.Bool("flip", false, "augmentation: random horizontal flips")
+	initName := fs.String("init", "", "kernel initializer: glorot_uniform, glorot_normal or he_normal (recipe: glorot_uniform)")
+	seed := fs.Uint64("seed", 42, "random seed (initialisation, shuffling, augmentation, dropout)")
+	dataDir := fs.String("data", "", "data root holding fashion-mnist/ (default $FOVEA_DATA, else the user cache dir; missing files are downloaded and checksummed)")
+	offline := fs.Bool("offline", false, "never download; fail if data is missing")
+	out := fs.String("out", "", "output folder for metrics, history, curves and checkpoints (default runs/"+name+"-<recipe>)")
+	subset := fs.Int("subset", 0, "train on the first N training images only (0: all 55,000)")
+	threads := fs.Int("threads", 0, "CPU threads (0: all)")
+	resume := fs.Bool("resume", false, "continue from <out>/checkpoint.safetensors if it exists")
+	device := fs.String("device", "cpu", "device to train on: cpu or cuda")
+	_ = fs.Parse(os.Args[1:])
+
+	r, ok := recipes[*recipeName]
+	if !ok {
+		fail(name, fmt.Errorf("unknown recipe %q (want book or better)", *recipeName))
+	}
+	// Flags the user gave override the recipe.
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "epochs":
+			r.Epochs = *epochs
+		case "batch":
+			r.BatchSize = *batch
+		case "lr":
+			r.LR = *lr
+		case "optimizer":
+			r.Optimizer = *optimizer
+		case "schedule":
+			r.Schedule = *schedule
+		case "warmup-epochs":
+			r.WarmupEpochs = *warmup
+		case "label-smoothing":
+			r.LabelSmoothing = *smoothing
+		case "shift":
+			r.MaxShift = *shift
+		case "flip":
+			r.Flip = *flip
+		case "init":
+			r.KernelInit = *initName
+		}
+	})
+	if err := CheckDevice(*device); err != nil {
+		fail(name, err)
+	}
+	init, err := r.KernelInitializer()
+	if err != nil {
+		fail(name, err)
+	}
+	outDir := *out
+	if outDir == "" {
+		outDir = filepath.Join("runs", name+"-"+r.Name)
+	}
+	if !*resume {
+		if _, err := os.Stat(filepath.Join(outDir, "checkpoint.safetensors")); err == nil {
+			fmt.Fprintf(os.Stderr, "%s: note: %s holds a checkpoint; this run starts over (pass -resume to continue it)\n", name, outDir)
+		}
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	_, err = training.RunFashionJob(ctx, training.JobOptions{
+		Model: newModel(init), Recipe: r, Seed: *seed, DataDir: *dataDir, OutDir: outDir, Subset: *subset,
+		Threads: *threads, Resume: *resume, Offline: *offline, Log: os.Stderr,
+		Command: strings.Join(append([]string{"go run ./scripts/" + name}, os.Args[1:]...), " "),
+	})
+	if err != nil {
+		fail(name, err)
+	}
+}
+
+// CheckDevice accepts the devices this build supports.
+func CheckDevice(device string) error {
+	switch device {
+	case "cpu":
+		return nil
+	case "cuda", "gpu":
+		return errors.New("this build has no CUDA support: the GPU engine is built with the cuda build tag " +
+			"(go run -tags cuda ./scripts/...) on a machine with the CUDA headers; see scripts/gpu and ../shared/GPU.md")
+	}
+	return fmt.Errorf("unknown device %q (want cpu or cuda)", device)
+}
+
+func fail(name string, err error) {
+	fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
+	os.Exit(1)
+}
