@@ -136,17 +136,49 @@ func scatterChannels[T Float](e *Exec, src []T, n0, nb, o, p int, dst []T) {
 	})
 }
 
+// columns returns the im2col matrix of images [n0, n0+nb) of x, from this run's memo when the forward
+// pass or the kernel gradient already built it.
+func columns[T Float](e *Exec, g convGeometry, x []T, n0, nb int) []T {
+	size := g.c * g.kh * g.kw * nb * g.oh * g.ow
+	if !e.memoOn {
+		col := scratch[T](e, 0, size)
+		im2col(e, g, x, n0, nb, col)
+		return col
+	}
+	col, ready := memoFor[T](e, memoKey{kind: "im2col", src: addressOf(x), geo: g, part: n0}, size)
+	if !ready {
+		im2col(e, g, x, n0, nb, col)
+	}
+	return col
+}
+
+// gatheredGrad returns the output gradient of images [n0, n0+nb) as an O × (nb·OH·OW) matrix, from this
+// run's memo when the other convolution gradient already gathered it.
+func gatheredGrad[T Float](e *Exec, g convGeometry, dy []T, n0, nb int) []T {
+	ohw := g.oh * g.ow
+	size := g.o * nb * ohw
+	if !e.memoOn {
+		dyg := scratch[T](e, 1, size)
+		gatherChannels(e, dy, n0, nb, g.o, ohw, dyg)
+		return dyg
+	}
+	dyg, ready := memoFor[T](e, memoKey{kind: "gather", src: addressOf(dy), geo: g, part: n0}, size)
+	if !ready {
+		gatherChannels(e, dy, n0, nb, g.o, ohw, dyg)
+	}
+	return dyg
+}
+
 // convForward computes y = conv(x, w) by im2col and one GEMM per chunk of images.
 func convForward[T Float](e *Exec, g convGeometry, x, w, y []T) error {
 	k := g.c * g.kh * g.kw
 	ohw := g.oh * g.ow
 	chunk := g.imagesPerChunk()
-	col := scratch[T](e, 0, k*chunk*ohw)
-	tmp := scratch[T](e, 1, g.o*chunk*ohw)
+	tmp := scratch[T](e, 2, g.o*chunk*ohw)
 	for n0 := 0; n0 < g.n; n0 += chunk {
 		nb := min(chunk, g.n-n0)
 		cols := nb * ohw
-		im2col(e, g, x, n0, nb, col)
+		col := columns(e, g, x, n0, nb)
 		if err := gemm(e, false, false, g.o, cols, k, 1, w, k, col, cols, 0, tmp, cols); err != nil {
 			return err
 		}
@@ -160,13 +192,11 @@ func convBackpropFilter[T Float](e *Exec, g convGeometry, x, dy, dw []T) error {
 	k := g.c * g.kh * g.kw
 	ohw := g.oh * g.ow
 	chunk := g.imagesPerChunk()
-	col := scratch[T](e, 0, k*chunk*ohw)
-	dyg := scratch[T](e, 1, g.o*chunk*ohw)
 	for n0 := 0; n0 < g.n; n0 += chunk {
 		nb := min(chunk, g.n-n0)
 		cols := nb * ohw
-		im2col(e, g, x, n0, nb, col)
-		gatherChannels(e, dy, n0, nb, g.o, ohw, dyg)
+		col := columns(e, g, x, n0, nb)
+		dyg := gatheredGrad(e, g, dy, n0, nb)
 		beta := T(1)
 		if n0 == 0 {
 			beta = 0
@@ -184,12 +214,11 @@ func convBackpropInput[T Float](e *Exec, g convGeometry, w, dy, dx []T) error {
 	ohw := g.oh * g.ow
 	chunk := g.imagesPerChunk()
 	dcol := scratch[T](e, 0, k*chunk*ohw)
-	dyg := scratch[T](e, 1, g.o*chunk*ohw)
 	clear(dx)
 	for n0 := 0; n0 < g.n; n0 += chunk {
 		nb := min(chunk, g.n-n0)
 		cols := nb * ohw
-		gatherChannels(e, dy, n0, nb, g.o, ohw, dyg)
+		dyg := gatheredGrad(e, g, dy, n0, nb)
 		if err := gemm(e, true, false, k, cols, g.o, 1, w, k, dyg, cols, 0, dcol, cols); err != nil {
 			return err
 		}

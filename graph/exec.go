@@ -13,6 +13,10 @@ type Exec struct {
 	threads int
 	gemm    gemmEngine
 	scratch [scratchSlots]scratchBuf
+	// run counts program runs; memoOn enables memos (see memo.go) for the current run.
+	run    uint64
+	memoOn bool
+	memos  map[memoKey]*memoBuf
 }
 
 // scratchSlots is how many scratch buffers one kernel may hold at once.

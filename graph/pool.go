@@ -38,8 +38,17 @@ func (g convGeometry) window(oy, ox int) (y0, y1, x0, x1 int) {
 	return max(y0, 0), y1, max(x0, 0), x1
 }
 
+// is2x2 reports whether the window is Keras' default MaxPooling2D(2): 2×2, stride 2, no padding.
+func (g convGeometry) is2x2() bool {
+	return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.pt == 0 && g.pl == 0
+}
+
 // maxPool takes the maximum over each window; padding never wins (as TensorFlow's -inf padding).
 func maxPool[T Float](e *Exec, g convGeometry, x, y []T) {
+	if g.is2x2() {
+		maxPool2x2(e, g, x, y)
+		return
+	}
 	e.parallelFor(g.n*g.c, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			in, out := x[p*g.h*g.w:(p+1)*g.h*g.w], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
@@ -61,9 +70,29 @@ func maxPool[T Float](e *Exec, g convGeometry, x, y []T) {
 	})
 }
 
+// maxPool2x2 is maxPool for 2×2 windows with stride 2 and no padding.
+func maxPool2x2[T Float](e *Exec, g convGeometry, x, y []T) {
+	e.parallelFor(g.n*g.c, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			in, out := x[p*g.h*g.w:(p+1)*g.h*g.w], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
+			for oy := 0; oy < g.oh; oy++ {
+				r0, r1 := in[2*oy*g.w:], in[(2*oy+1)*g.w:]
+				row := out[oy*g.ow : (oy+1)*g.ow]
+				for ox := range row {
+					row[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
+				}
+			}
+		}
+	})
+}
+
 // maxPoolGrad routes each output gradient to the first maximum of its window (row-major), the element
 // maxPool picked.
 func maxPoolGrad[T Float](e *Exec, g convGeometry, x, dy, dx []T) {
+	if g.is2x2() {
+		maxPoolGrad2x2(e, g, x, dy, dx)
+		return
+	}
 	e.parallelFor(g.n*g.c, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			in, d := x[p*g.h*g.w:(p+1)*g.h*g.w], dx[p*g.h*g.w:(p+1)*g.h*g.w]
@@ -127,6 +156,34 @@ func avgPoolGrad[T Float](e *Exec, g convGeometry, dy, dx []T) {
 							row[i] += share
 						}
 					}
+				}
+			}
+		}
+	})
+}
+
+// maxPoolGrad2x2 is maxPoolGrad for 2×2 windows with stride 2 and no padding.
+func maxPoolGrad2x2[T Float](e *Exec, g convGeometry, x, dy, dx []T) {
+	e.parallelFor(g.n*g.c, func(lo, hi int) {
+		for p := lo; p < hi; p++ {
+			in, d := x[p*g.h*g.w:(p+1)*g.h*g.w], dx[p*g.h*g.w:(p+1)*g.h*g.w]
+			grad := dy[p*g.oh*g.ow : (p+1)*g.oh*g.ow]
+			clear(d)
+			for oy := 0; oy < g.oh; oy++ {
+				i0, i1 := 2*oy*g.w, (2*oy+1)*g.w
+				for ox := 0; ox < g.ow; ox++ {
+					a, b := i0+2*ox, i1+2*ox
+					at, best := a, in[a]
+					if in[a+1] > best {
+						at, best = a+1, in[a+1]
+					}
+					if in[b] > best {
+						at, best = b, in[b]
+					}
+					if in[b+1] > best {
+						at = b + 1
+					}
+					d[at] = grad[oy*g.ow+ox]
 				}
 			}
 		}

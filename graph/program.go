@@ -17,6 +17,7 @@ import (
 // path, and the device-independent form that a GPU backend lowers.
 type Program struct {
 	exec   *Exec
+	memo   bool // the program computes convolution gradients, whose intermediates memos share
 	steps  []Step
 	values map[*G.Node]*tensor.Dense
 	order  G.Nodes
@@ -124,11 +125,16 @@ func (p *Program) add(n *G.Node) error {
 	}
 	p.values[n] = s.Out
 	p.steps = append(p.steps, s)
+	if _, ok := op.(Conv2DBackpropFilter); ok {
+		p.memo = true
+	}
 	return nil
 }
 
 // Run executes every step once.
 func (p *Program) Run() error {
+	p.exec.run++
+	p.exec.memoOn = p.memo
 	for i := range p.steps {
 		s := &p.steps[i]
 		if s.fovea != nil {

@@ -3,6 +3,7 @@ package graph
 import (
 	"fmt"
 	"hash"
+	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -52,10 +53,35 @@ func (op ReLU) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 
 func relu[T Float](e *Exec, x, y []T) {
 	e.parallelFor(len(x), func(lo, hi int) {
+		if is32[T]() {
+			relu32(cast[float32](x[lo:hi]), cast[float32](y[lo:hi]))
+			return
+		}
 		for i, v := range x[lo:hi] {
 			y[lo+i] = max(v, 0)
 		}
 	})
+}
+
+// relu32 clears negative values (and -0) branch-free: the sign bit, smeared over the word, masks it.
+func relu32(x, y []float32) {
+	y = y[:len(x)]
+	for i, v := range x {
+		b := math.Float32bits(v)
+		y[i] = math.Float32frombits(b &^ uint32(int32(b)>>31))
+	}
+}
+
+// reluGrad32 passes dy where y > 0, branch-free. y is a ReLU output, so y > 0 exactly when its bits are
+// non-zero and the sign bit is clear.
+func reluGrad32(y, dy, dx []float32) {
+	dy, dx = dy[:len(y)], dx[:len(y)]
+	for i, v := range y {
+		b := int32(math.Float32bits(v))
+		// keep is all ones when b > 0: -b is negative then (and for -0, whose sign bit clears it again).
+		keep := uint32((-b)>>31) &^ uint32(b>>31)
+		dx[i] = math.Float32frombits(math.Float32bits(dy[i]) & keep)
+	}
 }
 
 // ReLUGrad is the gradient of ReLU given its output y and the output gradient dy.
@@ -94,6 +120,10 @@ func (op ReLUGrad) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 
 func reluGrad[T Float](e *Exec, y, dy, dx []T) {
 	e.parallelFor(len(y), func(lo, hi int) {
+		if is32[T]() {
+			reluGrad32(cast[float32](y[lo:hi]), cast[float32](dy[lo:hi]), cast[float32](dx[lo:hi]))
+			return
+		}
 		for i, v := range y[lo:hi] {
 			if v > 0 {
 				dx[lo+i] = dy[lo+i]

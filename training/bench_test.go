@@ -32,13 +32,7 @@ func BenchmarkTrainStep(b *testing.B) {
 					p.y[i] = int32(rng.IntN(10))
 				}
 				step := func() {
-					if p.step != nil {
-						p.step[0]++
-					}
-					if _, _, err := p.run(); err != nil {
-						b.Fatal(err)
-					}
-					if err := t.opt.Step(p.params, p.grads, 1e-3); err != nil {
+					if _, _, err := t.step1(p, 1e-3); err != nil {
 						b.Fatal(err)
 					}
 				}

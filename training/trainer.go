@@ -258,21 +258,11 @@ func (t *Trainer) Fit(train, val *data.Dataset) (*History, error) {
 				copy(p.x, full.x[:len(p.x)])
 				copy(p.y, full.y[:n])
 			}
-			if p.step != nil {
-				p.step[0] = t.step
-			}
-			loss, correct, err := p.run()
-			if err != nil {
-				return nil, fmt.Errorf("epoch %d step %d: %w", epoch, t.step, err)
-			}
 			lr = t.cfg.Schedule.LearningRate(t.step, total)
-			if math.IsNaN(loss) || math.IsInf(loss, 0) {
-				return nil, fmt.Errorf("%w: loss is %v at epoch %d, step %d (learning rate %g); lower the learning rate or check the data", ErrDiverged, loss, epoch, t.step, lr)
+			loss, correct, err := t.step1(p, lr)
+			if err != nil {
+				return nil, fmt.Errorf("epoch %d: %w", epoch, err)
 			}
-			if err := t.opt.Step(p.params, p.grads, lr); err != nil {
-				return nil, err
-			}
-			t.step++
 			lossSum += loss * float64(n)
 			seen += n
 			right += correct
@@ -346,4 +336,42 @@ func (t *Trainer) Evaluate(ds *data.Dataset) (loss, accuracy float64, err error)
 		return 0, 0, errors.New("evaluate: empty dataset")
 	}
 	return lossSum / float64(seen), float64(right) / float64(seen), nil
+}
+
+// TrainOnBatch runs one training step on a batch (images NCHW, as the model's InputShape, and labels)
+// with learning rate lr, as Keras' train_on_batch, and returns the batch loss and the number of correct
+// answers. Fit is built from the same step; this entry point serves benchmarks and custom loops.
+func (t *Trainer) TrainOnBatch(images []float32, labels []int32, lr float64) (loss float64, correct int, err error) {
+	n := len(labels)
+	if n == 0 {
+		return 0, 0, errors.New("train on batch: empty batch")
+	}
+	p, err := t.program(n, true)
+	if err != nil {
+		return 0, 0, err
+	}
+	if len(images) != len(p.x) {
+		return 0, 0, fmt.Errorf("train on batch: %d image values for %d labels, want %d", len(images), n, len(p.x))
+	}
+	copy(p.x, images)
+	copy(p.y, labels)
+	return t.step1(p, lr)
+}
+
+// step1 runs one optimiser step on the batch already in p's input buffers.
+func (t *Trainer) step1(p *program, lr float64) (loss float64, correct int, err error) {
+	if p.step != nil {
+		p.step[0] = t.step
+	}
+	if loss, correct, err = p.run(); err != nil {
+		return 0, 0, fmt.Errorf("step %d: %w", t.step, err)
+	}
+	if math.IsNaN(loss) || math.IsInf(loss, 0) {
+		return 0, 0, fmt.Errorf("%w: loss is %v at step %d (learning rate %g); lower the learning rate or check the data", ErrDiverged, loss, t.step, lr)
+	}
+	if err := t.opt.Step(p.params, p.grads, lr); err != nil {
+		return 0, 0, err
+	}
+	t.step++
+	return loss, correct, nil
 }

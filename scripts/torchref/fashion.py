@@ -14,6 +14,7 @@ import gzip
 import json
 import math
 import os
+import resource
 import struct
 import sys
 import time
@@ -244,7 +245,8 @@ def bench(args):
     ips = args.steps * args.batch / best
     print(json.dumps(dict(impl="pytorch", torch=torch.__version__, model=args.model, batch=args.batch,
                           threads=args.threads, device=args.device, images_per_sec=ips,
-                          ms_per_step=1000 * best / args.steps)), flush=True)
+                          ms_per_step=1000 * best / args.steps,
+                          peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)), flush=True)
 
 
 def main():

@@ -1,0 +1,161 @@
+// Command cpubench times one training step (forward, backward, optimizer) of fovea's models and of the
+// identical PyTorch models (scripts/torchref/fashion.py) one after the other on this machine, and prints
+// images/s, the fovea/PyTorch ratio and each process's peak memory.
+//
+//	go run ./scripts/cpubench                       # CNN and FCN at batch 32 and 128, 2 threads
+//	go run ./scripts/cpubench -models cnn -batches 32 -threads 2
+package main
+
+import (
+	"bytes"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"time"
+
+	"fovea/arch"
+	"fovea/data"
+	"fovea/training"
+)
+
+// result is one measurement, in the JSON form both sides print.
+type result struct {
+	Impl         string  `json:"impl"`
+	Model        string  `json:"model"`
+	Batch        int     `json:"batch"`
+	ImagesPerSec float64 `json:"images_per_sec"`
+	MsPerStep    float64 `json:"ms_per_step"`
+	PeakRSSMB    float64 `json:"peak_rss_mb"`
+}
+
+func main() {
+	models := flag.String("models", "cnn,fcn", "comma-separated models: cnn, fcn")
+	batches := flag.String("batches", "32,128", "comma-separated batch sizes")
+	threads := flag.Int("threads", 2, "threads for both fovea and PyTorch")
+	steps := flag.Int("steps", 10, "timed steps per repeat")
+	repeats := flag.Int("repeats", 3, "repeats; the fastest counts")
+	python := flag.String("python", "/usr/bin/python3", "Python with PyTorch (Debian's python3-torch); empty skips PyTorch")
+	one := flag.String("one", "", "internal: measure fovea only for model:batch in this process")
+	flag.Parse()
+	if *one != "" {
+		if err := measureOne(*one, *threads, *steps, *repeats); err != nil {
+			fmt.Fprintln(os.Stderr, "cpubench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	self, err := os.Executable()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "cpubench:", err)
+		os.Exit(1)
+	}
+	fmt.Printf("%-5s %6s %14s %14s %7s %12s %12s\n", "model", "batch", "fovea img/s", "torch img/s", "ratio", "fovea MB", "torch MB")
+	for _, m := range strings.Split(*models, ",") {
+		for _, b := range strings.Split(*batches, ",") {
+			ours, err := run(self, "-one", m+":"+b, "-threads", strconv.Itoa(*threads), "-steps", strconv.Itoa(*steps), "-repeats", strconv.Itoa(*repeats))
+			if err != nil {
+				fmt.Fprintln(os.Stderr, "cpubench: fovea:", err)
+				os.Exit(1)
+			}
+			var theirs result
+			if *python != "" {
+				if theirs, err = run(*python, "scripts/torchref/fashion.py", "bench", "--model", m, "--batch", b,
+					"--threads", strconv.Itoa(*threads), "--steps", strconv.Itoa(*steps), "--repeats", strconv.Itoa(*repeats)); err != nil {
+					fmt.Fprintln(os.Stderr, "cpubench: pytorch:", err)
+				}
+			}
+			ratio := "-"
+			if theirs.ImagesPerSec > 0 {
+				ratio = fmt.Sprintf("%.2f", ours.ImagesPerSec/theirs.ImagesPerSec)
+			}
+			fmt.Printf("%-5s %6s %14.1f %14.1f %7s %12.0f %12.0f\n", m, b, ours.ImagesPerSec, theirs.ImagesPerSec, ratio, ours.PeakRSSMB, theirs.PeakRSSMB)
+		}
+	}
+}
+
+// run executes a measuring process and parses the JSON line it prints last.
+func run(name string, args ...string) (result, error) {
+	var out, stderr bytes.Buffer
+	cmd := exec.Command(name, args...)
+	cmd.Stdout, cmd.Stderr = &out, &stderr
+	if err := cmd.Run(); err != nil {
+		return result{}, fmt.Errorf("%s %s: %v\n%s", name, strings.Join(args, " "), err, stderr.String())
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	var r result
+	if err := json.Unmarshal([]byte(lines[len(lines)-1]), &r); err != nil {
+		return result{}, fmt.Errorf("%s: output %q: %v", name, out.String(), err)
+	}
+	return r, nil
+}
+
+// measureOne times fovea's training step for "model:batch" on random data and prints a result line.
+func measureOne(spec string, threads, steps, repeats int) error {
+	name, b, ok := strings.Cut(spec, ":")
+	batch, err := strconv.Atoi(b)
+	if !ok || err != nil || batch <= 0 {
+		return fmt.Errorf("bad -one %q (want model:batch)", spec)
+	}
+	var model arch.Model
+	switch name {
+	case "cnn":
+		model = arch.FashionCNN{}
+	case "fcn":
+		model = arch.FashionFCN{}
+	default:
+		return fmt.Errorf("unknown model %q", name)
+	}
+	t, err := training.NewTrainer(model, nil, training.Config{BatchSize: batch, Threads: threads,
+		Optimizer: training.OptimizerConfig{Name: "nadam"}, Norm: &data.Standardizer{}})
+	if err != nil {
+		return err
+	}
+	defer t.Close()
+	c, h, w := model.InputShape()
+	rng := rand.New(rand.NewPCG(1, 2))
+	x, y := make([]float32, batch*c*h*w), make([]int32, batch)
+	for i := range x {
+		x[i] = float32(rng.NormFloat64())
+	}
+	for i := range y {
+		y[i] = int32(rng.IntN(model.Classes()))
+	}
+	for i := 0; i < 3; i++ { // warm-up: buffers, caches, worker threads
+		if _, _, err := t.TrainOnBatch(x, y, 1e-3); err != nil {
+			return err
+		}
+	}
+	best := time.Duration(1<<63 - 1)
+	for r := 0; r < repeats; r++ {
+		start := time.Now()
+		for s := 0; s < steps; s++ {
+			if _, _, err := t.TrainOnBatch(x, y, 1e-3); err != nil {
+				return err
+			}
+		}
+		best = min(best, time.Since(start))
+	}
+	res := result{Impl: "fovea", Model: name, Batch: batch,
+		ImagesPerSec: float64(steps*batch) / best.Seconds(), MsPerStep: 1000 * best.Seconds() / float64(steps), PeakRSSMB: peakRSSMB()}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// peakRSSMB reads this process's peak resident memory (VmHWM) from /proc.
+func peakRSSMB() float64 {
+	b, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if v, ok := strings.CutPrefix(line, "VmHWM:"); ok {
+			kb, _ := strconv.ParseFloat(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 64)
+			return kb / 1024
+		}
+	}
+	return 0
+}

@@ -1,0 +1,80 @@
+package training
+
+import (
+	"math"
+	"testing"
+
+	"gorgonia.org/tensor"
+
+	"fovea/graph"
+)
+
+// keras computes Keras 3's Adam and Nadam updates for one scalar weight in float64, written out from
+// the Keras source formulas independently of optim.go.
+func keras(nesterov bool, w0 float64, grads []float64, lr float64) float64 {
+	const b1, b2, eps = 0.9, 0.999, 1e-7
+	w, m, v, uProduct := w0, 0.0, 0.0, 1.0
+	for i, g := range grads {
+		t := float64(i + 1)
+		m += (g - m) * (1 - b1)
+		v += (g*g - v) * (1 - b2)
+		if !nesterov {
+			alpha := lr * math.Sqrt(1-math.Pow(b2, t)) / (1 - math.Pow(b1, t))
+			w -= alpha * m / (math.Sqrt(v) + eps)
+			continue
+		}
+		ut := b1 * (1 - 0.5*math.Pow(0.96, t))
+		ut1 := b1 * (1 - 0.5*math.Pow(0.96, t+1))
+		uProduct *= ut
+		mHat := ut1*m/(1-uProduct*ut1) + (1-ut)*g/(1-uProduct)
+		vHat := v / (1 - math.Pow(b2, t))
+		w -= lr * mHat / (math.Sqrt(vHat) + eps)
+	}
+	return w
+}
+
+func TestOptimizersMatchKeras(t *testing.T) {
+	grads := []float64{0.5, -0.2, 0.1, 0.3, -0.05, 0.7, -0.4, 0.25}
+	for _, tc := range []struct {
+		name     string
+		nesterov bool
+	}{{"adam", false}, {"nadam", true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			opt, err := NewOptimizer(OptimizerConfig{Name: tc.name})
+			if err != nil {
+				t.Fatal(err)
+			}
+			p := &graph.Param{Name: "w", Value: tensor.New(tensor.WithShape(1), tensor.WithBacking([]float32{1}))}
+			g := tensor.New(tensor.WithShape(1), tensor.WithBacking([]float32{0}))
+			for _, gv := range grads {
+				g.Float32s()[0] = float32(gv)
+				if err := opt.Step([]*graph.Param{p}, []*tensor.Dense{g}, 0.01); err != nil {
+					t.Fatal(err)
+				}
+			}
+			want := keras(tc.nesterov, 1, grads, 0.01)
+			if got := float64(p.Value.Float32s()[0]); math.Abs(got-want) > 1e-6 {
+				t.Fatalf("after %d steps w = %.8f, Keras formula gives %.8f", len(grads), got, want)
+			}
+		})
+	}
+}
+
+func TestSGDMomentum(t *testing.T) {
+	// Keras SGD(momentum=0.9, nesterov=True) on a constant gradient of 1 with lr 0.1:
+	// v1 = -0.1, w1 = 0.9·(-0.1) - 0.1 = -0.19; v2 = -0.19, w2 = w1 + 0.9·(-0.19) - 0.1 = -0.461.
+	opt, err := NewOptimizer(OptimizerConfig{Name: "sgd", Momentum: 0.9, Nesterov: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &graph.Param{Name: "w", Value: tensor.New(tensor.WithShape(1), tensor.WithBacking([]float32{0}))}
+	g := tensor.New(tensor.WithShape(1), tensor.WithBacking([]float32{1}))
+	for i := 0; i < 2; i++ {
+		if err := opt.Step([]*graph.Param{p}, []*tensor.Dense{g}, 0.1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := p.Value.Float32s()[0]; math.Abs(float64(got)+0.461) > 1e-6 {
+		t.Fatalf("w = %v, want -0.461", got)
+	}
+}
