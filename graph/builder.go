@@ -29,6 +29,17 @@ type buildState struct {
 	names    map[string]int
 	step     *G.Node
 	layers   []LayerInfo
+	updates  []StateUpdate
+}
+
+// StateUpdate moves a non-trainable parameter toward a value the graph computes at every training step,
+// as an exponential moving average: p = Momentum·p + (1-Momentum)·v, where v is Value's elements
+// [Offset, Offset+size of p). BatchNorm's moving statistics are kept this way.
+type StateUpdate struct {
+	Param    *Param
+	Value    *G.Node
+	Offset   int
+	Momentum float64
 }
 
 // BuildOptions configures a Builder.
@@ -139,6 +150,9 @@ func (b *Builder) Param(name string, shape tensor.Shape, init Initializer, fanIn
 	return n, nil
 }
 
+// Param returns the parameter behind a node this builder created, by its full name.
+func (b *Builder) ParamByName(fullName string) (*Param, bool) { return b.params.Get(fullName) }
+
 // ParamNode returns the node of an existing parameter in this graph, if a layer created it.
 func (b *Builder) ParamNode(fullName string) (*G.Node, bool) {
 	n, ok := b.nodes[fullName]
@@ -175,6 +189,12 @@ func (b *Builder) StepNode() (*G.Node, bool) { return b.step, b.step != nil }
 func (b *Builder) Record(name, typ string, out *G.Node, params int) {
 	b.layers = append(b.layers, LayerInfo{Name: name, Type: typ, OutputShape: out.Shape(), Params: params})
 }
+
+// AddStateUpdate registers a moving-average update that training applies after every step.
+func (b *Builder) AddStateUpdate(u StateUpdate) { b.updates = append(b.updates, u) }
+
+// StateUpdates returns the updates registered so far.
+func (b *Builder) StateUpdates() []StateUpdate { return b.updates }
 
 // Layers returns the summary rows recorded so far.
 func (b *Builder) Layers() []LayerInfo { return b.layers }

@@ -3,6 +3,7 @@ package graph
 import (
 	"errors"
 	"fmt"
+	"strings"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -117,6 +118,8 @@ func (p *Program) add(n *G.Node) error {
 	s.Out = newDense(n.Dtype(), n.Shape())
 	if f, ok := op.(Op); ok {
 		s.fovea = f
+	} else if lowered, ok := lowerGorgonia(op, s.In); ok {
+		s.fovea = lowered
 	} else {
 		s.vals = make([]G.Value, len(children))
 		for i, d := range s.In {
@@ -129,6 +132,15 @@ func (p *Program) add(n *G.Node) error {
 		p.memo = true
 	}
 	return nil
+}
+
+// lowerGorgonia maps the Gorgonia ops that Gorgonia's autodiff itself inserts to fovea ops: the
+// elementwise addition that sums the gradients of a node with several consumers (a residual fork).
+func lowerGorgonia(op G.Op, in []*tensor.Dense) (Op, bool) {
+	if strings.HasPrefix(op.String(), "+ ") && len(in) == 2 && in[0].Dtype() == in[1].Dtype() && in[0].Shape().Eq(in[1].Shape()) {
+		return Add{}, true
+	}
+	return nil, false
 }
 
 // Run executes every step once.

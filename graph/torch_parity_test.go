@@ -42,6 +42,7 @@ func TestOpsMatchPyTorch(t *testing.T) {
 		op     G.Op
 		shapes map[string][]int // inputs in argument order: x, w, b
 		order  []string
+		consts []string // inputs that are not differentiated (moving statistics), drawn positive
 		extra  parityCase
 		labels []int32
 	}
@@ -68,6 +69,12 @@ func TestOpsMatchPyTorch(t *testing.T) {
 			shapes: map[string][]int{"x": {1, 2, 8, 8}}, extra: parityCase{"op": "maxpool2d", "k": 3, "stride": 2, "pad": pad(same(8, 8, 3, 2))}},
 		{name: "avgpool 3 stride 2 same", op: AvgPool2D{Window: Window{KH: 3, KW: 3, StrideH: 2, StrideW: 2, Pad: same(8, 8, 3, 2)}}, order: []string{"x"},
 			shapes: map[string][]int{"x": {1, 2, 8, 8}}, extra: parityCase{"op": "avgpool2d", "k": 3, "stride": 2, "pad": pad(same(8, 8, 3, 2))}},
+		{name: "batchnorm train", op: BatchNormTrain{Eps: 1e-3}, order: []string{"x", "gamma", "beta"},
+			shapes: map[string][]int{"x": {4, 3, 3, 3}, "gamma": {3}, "beta": {3}}, extra: parityCase{"op": "batchnorm_train", "eps": 1e-3}},
+		{name: "batchnorm infer", op: BatchNormInfer{Eps: 1e-3}, order: []string{"x", "gamma", "beta"}, consts: []string{"mean", "var"},
+			shapes: map[string][]int{"x": {2, 3, 2, 2}, "gamma": {3}, "beta": {3}, "mean": {3}, "var": {3}}, extra: parityCase{"op": "batchnorm_infer", "eps": 1e-3}},
+		{name: "global average pooling", op: GlobalAvgPool{}, order: []string{"x"},
+			shapes: map[string][]int{"x": {2, 3, 4, 5}}, extra: parityCase{"op": "global_avgpool"}},
 		{name: "dense", op: Dense{}, order: []string{"x", "w", "b"},
 			shapes: map[string][]int{"x": {4, 6}, "w": {6, 3}, "b": {3}}, extra: parityCase{"op": "dense"}},
 		{name: "softmax cross-entropy", op: SoftmaxCrossEntropy{}, order: []string{"x"}, labels: []int32{2, 0, 4},
@@ -91,6 +98,12 @@ func TestOpsMatchPyTorch(t *testing.T) {
 		for _, name := range s.order {
 			n := input(g, rng, name, s.shapes[name]...)
 			args, wrt = append(args, n), append(wrt, n)
+			c[name] = n.Value().(*tensor.Dense).Float64s()
+			c[name+"_shape"] = s.shapes[name]
+		}
+		for _, name := range s.consts {
+			n := positive(g, rng, name, s.shapes[name]...)
+			args = append(args, n)
 			c[name] = n.Value().(*tensor.Dense).Float64s()
 			c[name+"_shape"] = s.shapes[name]
 		}

@@ -12,7 +12,7 @@ import (
 // BenchmarkTrainStep times one training step (forward, backward, optimizer update) on random data, as
 // PyTorch's side of the comparison does (scripts/torchref/fashion.py bench). Compare images/s.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, m := range []arch.Model{arch.FashionCNN{}, arch.FashionFCN{}} {
+	for _, m := range []arch.Model{arch.FashionCNN{}, arch.FashionFCN{}, arch.ResNet34(1, 28, 28, 10)} {
 		for _, batch := range []int{32, 128} {
 			b.Run(fmt.Sprintf("%s/batch=%d", m.Name(), batch), func(b *testing.B) {
 				t, err := NewTrainer(m, nil, Config{BatchSize: batch, Optimizer: OptimizerConfig{Name: "nadam"}, Norm: &data.Standardizer{}})

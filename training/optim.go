@@ -3,7 +3,9 @@ package training
 import (
 	"fmt"
 	"math"
+	"runtime"
 	"strconv"
+	"sync"
 
 	"gorgonia.org/tensor"
 
@@ -123,16 +125,40 @@ func (o *adaptive) Step(params []*graph.Param, grads []*tensor.Dense, lr float64
 			o.slots[p.Name] = s
 		}
 		m, v := s[0], s[1]
-		if o.nesterov {
-			nadamUpdate(w, g, m, v, float32(b1), float32(b2), float32(cm), float32(cg), float32(cv), float32(lr), float32(o.eps))
-		} else {
-			adamUpdate(w, g, m, v, float32(b1), float32(b2), float32(alpha), float32(o.eps))
-		}
+		inParallel(len(w), func(lo, hi int) {
+			if o.nesterov {
+				nadamUpdate(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], float32(b1), float32(b2), float32(cm), float32(cg), float32(cv), float32(lr), float32(o.eps))
+			} else {
+				adamUpdate(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], float32(b1), float32(b2), float32(alpha), float32(o.eps))
+			}
+		})
 	}
 	return nil
 }
 
+// inParallel splits [0, n) over the available cores when n is large enough to be worth it.
+func inParallel(n int, body func(lo, hi int)) {
+	const grain = 1 << 16
+	workers := min(runtime.GOMAXPROCS(0), n/grain)
+	if workers <= 1 {
+		body(0, n)
+		return
+	}
+	var wg sync.WaitGroup
+	chunk := (n + workers - 1) / workers
+	for lo := chunk; lo < n; lo += chunk {
+		wg.Add(1)
+		go func(lo, hi int) {
+			defer wg.Done()
+			body(lo, hi)
+		}(lo, min(lo+chunk, n))
+	}
+	body(0, chunk)
+	wg.Wait()
+}
+
 func adamUpdate(w, g, m, v []float32, b1, b2, alpha, eps float32) {
+	w, m, v = w[:len(g)], m[:len(g)], v[:len(g)]
 	for j, gj := range g {
 		mj := m[j] + (gj-m[j])*(1-b1)
 		vj := v[j] + (gj*gj-v[j])*(1-b2)
@@ -142,6 +168,7 @@ func adamUpdate(w, g, m, v []float32, b1, b2, alpha, eps float32) {
 }
 
 func nadamUpdate(w, g, m, v []float32, b1, b2, cm, cg, cv, lr, eps float32) {
+	w, m, v = w[:len(g)], m[:len(g)], v[:len(g)]
 	for j, gj := range g {
 		mj := m[j] + (gj-m[j])*(1-b1)
 		vj := v[j] + (gj*gj-v[j])*(1-b2)

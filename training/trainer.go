@@ -100,6 +100,24 @@ type program struct {
 	loss, correct *tensor.Dense
 	params        []*graph.Param
 	grads         []*tensor.Dense
+	updates       []stateUpdate
+}
+
+// stateUpdate is a moving average (BatchNorm's statistics) applied after each training step:
+// param = momentum·param + (1-momentum)·value.
+type stateUpdate struct {
+	param, value []float32
+	momentum     float32
+}
+
+// applyUpdates moves every tracked statistic toward this step's value.
+func (p *program) applyUpdates() {
+	for _, u := range p.updates {
+		m := u.momentum
+		for i, v := range u.value {
+			u.param[i] = m*u.param[i] + (1-m)*v
+		}
+	}
 }
 
 // NewTrainer prepares to train model. params may hold existing weights (transfer learning); nil starts
@@ -195,12 +213,22 @@ func (t *Trainer) program(n int, training bool) (*program, error) {
 			return nil, fmt.Errorf("gradients of %s: %w", t.model.Name(), err)
 		}
 		outputs = append(outputs, grads...)
+		for _, u := range b.StateUpdates() {
+			outputs = append(outputs, u.Value)
+		}
 	}
 	if p.prog, err = graph.Compile(t.exec, outputs...); err != nil {
 		return nil, err
 	}
 	for _, gn := range grads {
 		p.grads = append(p.grads, p.prog.Value(gn))
+	}
+	if training {
+		for _, u := range b.StateUpdates() {
+			n := u.Param.Size()
+			p.updates = append(p.updates, stateUpdate{param: u.Param.Value.Float32s(),
+				value: p.prog.Value(u.Value).Float32s()[u.Offset : u.Offset+n], momentum: float32(u.Momentum)})
+		}
 	}
 	p.loss, p.correct = p.prog.Value(loss), p.prog.Value(correct)
 	if s, ok := b.StepNode(); ok {
@@ -372,6 +400,7 @@ func (t *Trainer) step1(p *program, lr float64) (loss float64, correct int, err 
 	if err := t.opt.Step(p.params, p.grads, lr); err != nil {
 		return 0, 0, err
 	}
+	p.applyUpdates()
 	t.step++
 	return loss, correct, nil
 }

@@ -33,6 +33,16 @@ def run(case):
         total = F.avg_pool2d(F.pad(x, (l, r, t, b)), k, s, divisor_override=1)
         count = F.avg_pool2d(F.pad(torch.ones_like(x), (l, r, t, b)), k, s, divisor_override=1)
         y = total / count
+    elif op == "batchnorm_train":
+        x, gamma, beta = ins["x"], ins["gamma"], ins["beta"] = tensor(case, "x"), tensor(case, "gamma"), tensor(case, "beta")
+        y = F.batch_norm(x, None, None, weight=gamma, bias=beta, training=True, eps=case["eps"])
+    elif op == "batchnorm_infer":
+        x, gamma, beta = ins["x"], ins["gamma"], ins["beta"] = tensor(case, "x"), tensor(case, "gamma"), tensor(case, "beta")
+        mean, var = tensor(case, "mean").detach(), tensor(case, "var").detach()
+        y = F.batch_norm(x, mean, var, weight=gamma, bias=beta, training=False, eps=case["eps"])
+    elif op == "global_avgpool":
+        x = ins["x"] = tensor(case, "x")
+        y = x.mean(dim=(2, 3))
     elif op == "dense":
         x, w, bias = ins["x"], ins["w"], ins["b"] = tensor(case, "x"), tensor(case, "w"), tensor(case, "b")
         y = x @ w + bias

@@ -1,0 +1,52 @@
+package graph
+
+import (
+	"math/rand/v2"
+	"testing"
+
+	G "gorgonia.org/gorgonia"
+)
+
+// TestProgramLowersGradientSums checks that the additions Gorgonia's autodiff inserts to sum the
+// gradients of a node used twice run as fovea's Add kernel, not through Gorgonia's own op.
+func TestProgramLowersGradientSums(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 1))
+	g := G.NewGraph()
+	x := input(g, rng, "x", 3, 4)
+	r, err := G.ApplyOp(ReLU{}, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y, err := G.ApplyOp(Add{}, r, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gy := input(g, rng, "gy", 3, 4)
+	grads, err := G.Backpropagate(G.Nodes{y}, G.Nodes{gy}, G.Nodes{x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(NewExec(1), grads...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range prog.Steps() {
+		if s.fovea == nil {
+			t.Fatalf("step %v (%v) runs through Gorgonia, not a fovea kernel", s.Node, s.Op)
+		}
+	}
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	// dy/dx = 1 + [x > 0].
+	xv, gv, dx := prog.Value(x).Float64s(), prog.Value(gy).Float64s(), prog.Value(grads[0]).Float64s()
+	for i := range xv {
+		want := gv[i]
+		if xv[i] > 0 {
+			want *= 2
+		}
+		if dx[i] != want {
+			t.Fatalf("dx[%d] = %v, want %v", i, dx[i], want)
+		}
+	}
+}
