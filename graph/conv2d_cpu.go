@@ -125,12 +125,32 @@ func gatherChannels[T Float](e *Exec, src []T, n0, nb, o, p int, dst []T) {
 	})
 }
 
-// scatterChannels is the inverse of gatherChannels.
-func scatterChannels[T Float](e *Exec, src []T, n0, nb, o, p int, dst []T) {
+// epilogue is what a convolution applies to its output on the way out: a per-channel bias (when bias is
+// given) and ReLU.
+type epilogue struct{ relu bool }
+
+// scatterChannels is the inverse of gatherChannels, adding bias[ch] and applying ReLU on the way when
+// bias is non-nil.
+func scatterChannels[T Float](e *Exec, src []T, n0, nb, o, p int, dst, bias []T, ep epilogue) {
 	e.parallelFor(o, func(lo, hi int) {
 		for ch := lo; ch < hi; ch++ {
 			for b := 0; b < nb; b++ {
-				copy(dst[((n0+b)*o+ch)*p:((n0+b)*o+ch+1)*p], src[ch*nb*p+b*p:])
+				out := dst[((n0+b)*o+ch)*p : ((n0+b)*o+ch+1)*p]
+				in := src[ch*nb*p+b*p : ch*nb*p+(b+1)*p]
+				switch {
+				case bias == nil:
+					copy(out, in)
+				case ep.relu:
+					bv := bias[ch]
+					for i, v := range in {
+						out[i] = max(v+bv, 0)
+					}
+				default:
+					bv := bias[ch]
+					for i, v := range in {
+						out[i] = v + bv
+					}
+				}
 			}
 		}
 	})
@@ -171,6 +191,11 @@ func gatheredGrad[T Float](e *Exec, g convGeometry, dy []T, n0, nb int) []T {
 
 // convForward computes y = conv(x, w) by im2col and one GEMM per chunk of images.
 func convForward[T Float](e *Exec, g convGeometry, x, w, y []T) error {
+	return convForwardEpilogue(e, g, x, w, y, nil, epilogue{})
+}
+
+// convForwardEpilogue is convForward adding bias (if non-nil) and applying the epilogue.
+func convForwardEpilogue[T Float](e *Exec, g convGeometry, x, w, y, bias []T, ep epilogue) error {
 	k := g.c * g.kh * g.kw
 	ohw := g.oh * g.ow
 	chunk := g.imagesPerChunk()
@@ -182,7 +207,7 @@ func convForward[T Float](e *Exec, g convGeometry, x, w, y []T) error {
 		if err := gemm(e, false, false, g.o, cols, k, 1, w, k, col, cols, 0, tmp, cols); err != nil {
 			return err
 		}
-		scatterChannels(e, tmp, n0, nb, g.o, ohw, y)
+		scatterChannels(e, tmp, n0, nb, g.o, ohw, y, bias, ep)
 	}
 	return nil
 }

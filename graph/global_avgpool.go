@@ -73,10 +73,12 @@ type GlobalAvgPoolGrad struct {
 	H, W int
 }
 
-func (op GlobalAvgPoolGrad) Arity() int                       { return 1 }
-func (op GlobalAvgPoolGrad) Kind() string                     { return "global_avgpool_grad" }
-func (op GlobalAvgPoolGrad) Type() hm.Type                    { return fnType(tensorOf(2), tensorOf(4)) }
-func (op GlobalAvgPoolGrad) String() string                   { return fmt.Sprintf("GlobalAvgPoolGrad{%dx%d}", op.H, op.W) }
+func (op GlobalAvgPoolGrad) Arity() int    { return 1 }
+func (op GlobalAvgPoolGrad) Kind() string  { return "global_avgpool_grad" }
+func (op GlobalAvgPoolGrad) Type() hm.Type { return fnType(tensorOf(2), tensorOf(4)) }
+func (op GlobalAvgPoolGrad) String() string {
+	return fmt.Sprintf("GlobalAvgPoolGrad{%dx%d}", op.H, op.W)
+}
 func (op GlobalAvgPoolGrad) WriteHash(h hash.Hash)            { hashOp(h, op) }
 func (op GlobalAvgPoolGrad) Hashcode() uint32                 { return hashcodeOf(op) }
 func (op GlobalAvgPoolGrad) Do(v ...G.Value) (G.Value, error) { return doOp(op, nil, v) }

@@ -14,8 +14,13 @@ import (
 // preallocated output. Kernels never allocate in steady state; they take scratch memory from the Exec.
 type Op interface {
 	G.Op
-	// Kind names the op's kernel family ("conv2d", "conv2d_backprop_input", ...). A device backend maps
-	// kinds to its own kernels; the op's exported fields are the kernel's parameters.
+	Kernel
+}
+
+// Kernel is a compiled unit of work: one op, or a fused group of ops (see fuse.go).
+type Kernel interface {
+	// Kind names the kernel family ("conv2d", "conv2d_backprop_input", "conv2d_bias_relu", ...). A
+	// device backend maps kinds to its own kernels; the exported fields are the kernel's parameters.
 	Kind() string
 	// Exec runs the CPU kernel: it reads ins and overwrites every element of out.
 	Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error

@@ -30,9 +30,10 @@ type Step struct {
 	Op   G.Op
 	In   []*tensor.Dense
 	Out  *tensor.Dense
-	// fovea is the op's CPU kernel, nil when the node holds a Gorgonia op, which runs through Do.
-	fovea Op
-	vals  []G.Value
+	// Kernel runs the step: the node's own op, or a fused group ending at the node. It is nil when the
+	// node holds a Gorgonia op, which runs through Do.
+	Kernel Kernel
+	vals   []G.Value
 }
 
 // Compile builds a program that computes outputs (and everything they depend on) with exec's threads.
@@ -68,8 +69,12 @@ func Compile(exec *Exec, outputs ...*G.Node) (*Program, error) {
 			return nil, err
 		}
 	}
+	fused, absorbed := planFusion(p.order, outputs)
 	for _, n := range p.order {
-		if err := p.add(n); err != nil {
+		if absorbed[n] {
+			continue
+		}
+		if err := p.add(n, fused[n]); err != nil {
 			return nil, err
 		}
 	}
@@ -89,7 +94,7 @@ func childrenOf(n *G.Node) G.Nodes {
 	return out
 }
 
-func (p *Program) add(n *G.Node) error {
+func (p *Program) add(n *G.Node, group *fusion) error {
 	op := n.Op()
 	if op == nil || op.Arity() == 0 {
 		// An input or a constant: its bound value is the buffer.
@@ -111,15 +116,20 @@ func (p *Program) add(n *G.Node) error {
 		return nil
 	}
 	children := childrenOf(n)
+	if group != nil {
+		children = group.inputs
+	}
 	s := Step{Node: n, Op: op, In: make([]*tensor.Dense, len(children))}
 	for i, c := range children {
 		s.In[i] = p.values[c]
 	}
 	s.Out = newDense(n.Dtype(), n.Shape())
-	if f, ok := op.(Op); ok {
-		s.fovea = f
+	if group != nil {
+		s.Kernel = group.kernel
+	} else if f, ok := op.(Op); ok {
+		s.Kernel = f
 	} else if lowered, ok := lowerGorgonia(op, s.In); ok {
-		s.fovea = lowered
+		s.Kernel = lowered
 	} else {
 		s.vals = make([]G.Value, len(children))
 		for i, d := range s.In {
@@ -149,8 +159,8 @@ func (p *Program) Run() error {
 	p.exec.memoOn = p.memo
 	for i := range p.steps {
 		s := &p.steps[i]
-		if s.fovea != nil {
-			if err := s.fovea.Exec(p.exec, s.Out, s.In); err != nil {
+		if s.Kernel != nil {
+			if err := s.Kernel.Exec(p.exec, s.Out, s.In); err != nil {
 				return fmt.Errorf("run %v: %w", s.Node.Name(), err)
 			}
 			continue
@@ -171,7 +181,8 @@ func (p *Program) Run() error {
 }
 
 // Value returns the buffer holding n's value: for an input, the tensor bound at compile time; for an
-// op, its output after the last Run. It is nil for nodes outside the program.
+// op, its output after the last Run. It is nil for nodes outside the program, and for intermediate
+// nodes a fused kernel computes without storing (see fuse.go); requested outputs are never fused away.
 func (p *Program) Value(n *G.Node) *tensor.Dense { return p.values[n] }
 
 // Steps returns the compiled steps in execution order (for inspection and for device backends).

@@ -31,7 +31,7 @@ func TestProgramLowersGradientSums(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, s := range prog.Steps() {
-		if s.fovea == nil {
+		if s.Kernel == nil {
 			t.Fatalf("step %v (%v) runs through Gorgonia, not a fovea kernel", s.Node, s.Op)
 		}
 	}
