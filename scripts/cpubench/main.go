@@ -3,6 +3,7 @@
 // images/s, the fovea/PyTorch ratio and each process's peak memory.
 //
 //	go run ./scripts/cpubench                       # CNN and FCN at batch 32 and 128, 2 threads
+//	go run ./scripts/cpubench -models resnet34      # ResNet-34 on 28×28×1
 //	go run ./scripts/cpubench -models cnn -batches 32 -threads 2
 package main
 
@@ -34,7 +35,7 @@ type result struct {
 }
 
 func main() {
-	models := flag.String("models", "cnn,fcn", "comma-separated models: cnn, fcn")
+	models := flag.String("models", "cnn,fcn", "comma-separated models: cnn, fcn, resnet34 (28×28×1)")
 	batches := flag.String("batches", "32,128", "comma-separated batch sizes")
 	threads := flag.Int("threads", 2, "threads for both fovea and PyTorch")
 	steps := flag.Int("steps", 10, "timed steps per repeat")
@@ -54,7 +55,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "cpubench:", err)
 		os.Exit(1)
 	}
-	fmt.Printf("%-5s %6s %14s %14s %7s %12s %12s\n", "model", "batch", "fovea img/s", "torch img/s", "ratio", "fovea MB", "torch MB")
+	fmt.Printf("%-8s %6s %14s %14s %7s %12s %12s\n", "model", "batch", "fovea img/s", "torch img/s", "ratio", "fovea MB", "torch MB")
 	for _, m := range strings.Split(*models, ",") {
 		for _, b := range strings.Split(*batches, ",") {
 			ours, err := run(self, "-one", m+":"+b, "-threads", strconv.Itoa(*threads), "-steps", strconv.Itoa(*steps), "-repeats", strconv.Itoa(*repeats))
@@ -73,7 +74,7 @@ func main() {
 			if theirs.ImagesPerSec > 0 {
 				ratio = fmt.Sprintf("%.2f", ours.ImagesPerSec/theirs.ImagesPerSec)
 			}
-			fmt.Printf("%-5s %6s %14.1f %14.1f %7s %12.0f %12.0f\n", m, b, ours.ImagesPerSec, theirs.ImagesPerSec, ratio, ours.PeakRSSMB, theirs.PeakRSSMB)
+			fmt.Printf("%-8s %6s %14.1f %14.1f %7s %12.0f %12.0f\n", m, b, ours.ImagesPerSec, theirs.ImagesPerSec, ratio, ours.PeakRSSMB, theirs.PeakRSSMB)
 		}
 	}
 }
@@ -107,6 +108,8 @@ func measureOne(spec string, threads, steps, repeats int) error {
 		model = arch.FashionCNN{}
 	case "fcn":
 		model = arch.FashionFCN{}
+	case "resnet34":
+		model = arch.ResNet34(1, 28, 28, 10)
 	default:
 		return fmt.Errorf("unknown model %q", name)
 	}

@@ -64,6 +64,61 @@ class CNN(nn.Module):
         return self.head(self.features(x))
 
 
+def tf_same_pad(size, k, s):
+    """TensorFlow SAME padding (before, after) for one axis: the extra pixel goes after."""
+    out = (size + s - 1) // s
+    total = max((out - 1) * s + k - size, 0)
+    return total // 2, total - total // 2
+
+
+class SameConv(nn.Conv2d):
+    """Conv2d with TensorFlow's SAME padding (asymmetric for even inputs with stride 2), no bias."""
+
+    def __init__(self, cin, cout, k, stride=1):
+        super().__init__(cin, cout, k, stride=stride, bias=False)
+
+    def forward(self, x):
+        (t, b), (l, r) = tf_same_pad(x.shape[2], self.kernel_size[0], self.stride[0]), tf_same_pad(x.shape[3], self.kernel_size[1], self.stride[1])
+        return super().forward(F.pad(x, (l, r, t, b)))
+
+
+def keras_bn(c):
+    # Keras BatchNormalization(momentum=0.99, epsilon=1e-3) is PyTorch's momentum 0.01.
+    return nn.BatchNorm2d(c, eps=1e-3, momentum=0.01)
+
+
+class ResidualUnit(nn.Module):
+    def __init__(self, cin, cout, stride):
+        super().__init__()
+        self.main = nn.Sequential(SameConv(cin, cout, 3, stride), keras_bn(cout), nn.ReLU(),
+                                  SameConv(cout, cout, 3), keras_bn(cout))
+        self.skip = nn.Sequential(SameConv(cin, cout, 1, stride), keras_bn(cout)) if stride > 1 else nn.Identity()
+
+    def forward(self, x):
+        return F.relu(self.main(x) + self.skip(x))
+
+
+class ResNet34(nn.Module):
+    """Géron's Keras ResNet-34 for 1-channel 28×28 input."""
+
+    def __init__(self, cin=1, classes=10):
+        super().__init__()
+        self.stem = nn.Sequential(SameConv(cin, 64, 7, 2), keras_bn(64), nn.ReLU())
+        units, prev = [], 64
+        for filters in [64] * 3 + [128] * 4 + [256] * 6 + [512] * 3:
+            units.append(ResidualUnit(prev, filters, 1 if filters == prev else 2))
+            prev = filters
+        self.units = nn.Sequential(*units)
+        self.head = nn.Linear(512, classes)
+
+    def forward(self, x):
+        x = self.stem(x)
+        (t, b), (l, r) = tf_same_pad(x.shape[2], 3, 2), tf_same_pad(x.shape[3], 3, 2)
+        x = F.max_pool2d(F.pad(x, (l, r, t, b), value=float("-inf")), 3, 2)
+        x = self.units(x)
+        return self.head(x.mean(dim=(2, 3)))
+
+
 class FCN(nn.Module):
     def __init__(self):
         super().__init__()
@@ -77,6 +132,9 @@ class FCN(nn.Module):
 def keras_init(model, init):
     for m in model.modules():
         if isinstance(m, (nn.Conv2d, nn.Linear)):
+            if m.bias is None:
+                nn.init.xavier_uniform_(m.weight)
+                continue
             if init == "he_normal":
                 fan_in = m.weight[0].numel()
                 std = math.sqrt(2.0 / fan_in) / 0.87962566103423978
@@ -87,7 +145,7 @@ def keras_init(model, init):
 
 
 def make_model(name, init="glorot_uniform"):
-    model = CNN() if name == "cnn" else FCN()
+    model = {"cnn": CNN, "fcn": FCN, "resnet34": ResNet34}[name]()
     keras_init(model, init)
     return model
 
@@ -254,7 +312,7 @@ def main():
     sub = p.add_subparsers(dest="mode", required=True)
     t = sub.add_parser("train", help="train and evaluate")
     t.add_argument("--data", required=True, help="folder holding fashion-mnist/")
-    t.add_argument("--model", default="cnn", choices=["cnn", "fcn"])
+    t.add_argument("--model", default="cnn", choices=["cnn", "fcn", "resnet34"])
     t.add_argument("--epochs", type=int, default=10)
     t.add_argument("--batch", type=int, default=32)
     t.add_argument("--lr", type=float, default=1e-3)
@@ -272,7 +330,7 @@ def main():
     t.add_argument("--device", default="cpu")
     t.add_argument("--out", default="")
     b = sub.add_parser("bench", help="time training steps")
-    b.add_argument("--model", default="cnn", choices=["cnn", "fcn"])
+    b.add_argument("--model", default="cnn", choices=["cnn", "fcn", "resnet34"])
     b.add_argument("--batch", type=int, default=32)
     b.add_argument("--threads", type=int, default=2)
     b.add_argument("--steps", type=int, default=20)
