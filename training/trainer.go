@@ -35,7 +35,8 @@ type Config struct {
 	Threads int
 	// Augment, when set, transforms training images (never evaluation images).
 	Augment *data.Augment
-	// Norm standardises every image; required.
+	// Norm standardises the images of in-memory datasets (Fit, Evaluate); batch sources (FitSource,
+	// EvaluateSource) normalise their own images.
 	Norm *data.Standardizer
 	// CheckpointPath, when set, receives the full training state after every epoch (atomically).
 	CheckpointPath string
@@ -66,8 +67,6 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("epochs %d must be positive", c.Epochs)
 	case c.BatchSize < 1 || c.EvalBatchSize < 1:
 		return fmt.Errorf("batch sizes %d and %d must be positive", c.BatchSize, c.EvalBatchSize)
-	case c.Norm == nil:
-		return errors.New("training needs a standardizer (Config.Norm)")
 	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 1):
 		return fmt.Errorf("label smoothing %g must be in [0, 1)", c.LabelSmoothing)
 	}
@@ -246,15 +245,40 @@ func (p *program) run() (loss float64, correct int, err error) {
 	return float64(p.loss.Float32s()[0]), int(p.correct.Float32s()[0]), nil
 }
 
-// Fit trains for the configured number of epochs (continuing from Epoch() after a resume), evaluating on
-// val after every epoch, and returns the history.
+// BatchSource yields the batches of one epoch at a time into caller-owned buffers (NCHW images and
+// int32 labels), in an order that is a function of the epoch only, so a resumed run sees the same
+// batches. data.Batcher (in-memory datasets) and data.ImageBatcher (photo folders) implement it.
+type BatchSource interface {
+	Epoch(e int)
+	Next(x []float32, y []int32) (n int, ok bool)
+	BatchesPerEpoch() int
+}
+
+// Fit trains on an in-memory dataset for the configured number of epochs (continuing from Epoch() after
+// a resume), standardising with Config.Norm and augmenting with Config.Augment, evaluates on val after
+// every epoch, and returns the history.
 func (t *Trainer) Fit(train, val *data.Dataset) (*History, error) {
+	if t.cfg.Norm == nil {
+		return nil, errors.New("fit: training on a dataset needs a standardizer (Config.Norm)")
+	}
 	batches, err := data.NewBatcher(train, data.BatchOptions{
 		BatchSize: t.cfg.BatchSize, Shuffle: true, Seed: t.cfg.Seed, Augment: t.cfg.Augment, Norm: t.cfg.Norm,
 	})
 	if err != nil {
 		return nil, fmt.Errorf("training batches: %w", err)
 	}
+	var valSource BatchSource
+	if val != nil && val.N > 0 {
+		if valSource, err = data.NewBatcher(val, data.BatchOptions{BatchSize: t.cfg.EvalBatchSize, Norm: t.cfg.Norm}); err != nil {
+			return nil, fmt.Errorf("validation batches: %w", err)
+		}
+	}
+	return t.FitSource(batches, valSource)
+}
+
+// FitSource is Fit over batch sources: train yields batches of at most BatchSize, val (nil for none)
+// of at most EvalBatchSize.
+func (t *Trainer) FitSource(batches, val BatchSource) (*History, error) {
 	full, err := t.program(t.cfg.BatchSize, true)
 	if err != nil {
 		return nil, err
@@ -302,8 +326,8 @@ func (t *Trainer) Fit(train, val *data.Dataset) (*History, error) {
 			ValLoss: math.NaN(), ValAccuracy: math.NaN(), LearningRate: lr,
 			ImagesPerSec: float64(seen) / trainSeconds,
 		}
-		if val != nil && val.N > 0 {
-			if rec.ValLoss, rec.ValAccuracy, err = t.Evaluate(val); err != nil {
+		if val != nil {
+			if rec.ValLoss, rec.ValAccuracy, err = t.EvaluateSource(val); err != nil {
 				return nil, fmt.Errorf("epoch %d validation: %w", epoch, err)
 			}
 		}
@@ -326,12 +350,21 @@ func (t *Trainer) Fit(train, val *data.Dataset) (*History, error) {
 	return &t.history, nil
 }
 
-// Evaluate returns the mean loss and the accuracy of the model on ds (evaluation mode: no dropout).
+// Evaluate returns the mean loss and the accuracy of the model on ds (evaluation mode: no dropout,
+// BatchNorm with moving statistics), standardised with Config.Norm.
 func (t *Trainer) Evaluate(ds *data.Dataset) (loss, accuracy float64, err error) {
+	if t.cfg.Norm == nil {
+		return 0, 0, errors.New("evaluate: a dataset needs a standardizer (Config.Norm)")
+	}
 	batches, err := data.NewBatcher(ds, data.BatchOptions{BatchSize: t.cfg.EvalBatchSize, Norm: t.cfg.Norm})
 	if err != nil {
 		return 0, 0, err
 	}
+	return t.EvaluateSource(batches)
+}
+
+// EvaluateSource is Evaluate over a batch source yielding batches of at most EvalBatchSize.
+func (t *Trainer) EvaluateSource(batches BatchSource) (loss, accuracy float64, err error) {
 	full, err := t.program(t.cfg.EvalBatchSize, false)
 	if err != nil {
 		return 0, 0, err
@@ -403,4 +436,14 @@ func (t *Trainer) step1(p *program, lr float64) (loss float64, correct int, err 
 	p.applyUpdates()
 	t.step++
 	return loss, correct, nil
+}
+
+// Program returns the compiled program for batches of n, in training or evaluation mode, compiling it
+// if needed. Device backends lower it; tests inspect it.
+func (t *Trainer) Program(n int, training bool) (*graph.Program, error) {
+	p, err := t.program(n, training)
+	if err != nil {
+		return nil, err
+	}
+	return p.prog, nil
 }
