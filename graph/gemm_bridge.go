@@ -1,10 +1,6 @@
 package graph
 
-import (
-	"fmt"
-
-	blas "fovea/graph/gemm"
-)
+import "fmt"
 
 // gemmEngine is the matrix multiply every dense and convolution kernel is built on.
 type gemmEngine interface {
@@ -26,6 +22,3 @@ func gemm[T Float](e *Exec, transA, transB bool, m, n, k int, alpha T, a []T, ld
 	}
 	return nil
 }
-
-// newGemmEngine returns fovea's GEMM (graph/gemm), which picks the fastest kernel this CPU supports.
-func newGemmEngine(threads int) gemmEngine { return blas.New(threads) }
