@@ -19,17 +19,17 @@ import (
 
 // Recipe is a named set of training hyperparameters for the Fashion-MNIST models.
 type Recipe struct {
-	Name           string
-	Epochs         int
-	BatchSize      int
-	Optimizer      string
-	LR             float64
-	Schedule       string // constant or cosine
-	WarmupEpochs   float64
-	LabelSmoothing float64
-	MaxShift       int
-	Flip           bool
-	KernelInit     string
+	Name           string  `json:"name"`
+	Epochs         int     `json:"epochs"`
+	BatchSize      int     `json:"batch_size"`
+	Optimizer      string  `json:"optimizer"`
+	LR             float64 `json:"lr"`
+	Schedule       string  `json:"schedule"` // constant or cosine
+	WarmupEpochs   float64 `json:"warmup_epochs"`
+	LabelSmoothing float64 `json:"label_smoothing"`
+	MaxShift       int     `json:"max_shift"`
+	Flip           bool    `json:"flip"`
+	KernelInit     string  `json:"kernel_init"`
 }
 
 // Recipes are the Fashion-MNIST recipes the scripts offer.
