@@ -23,6 +23,15 @@ def run(case):
     if op == "conv2d":
         x, w = ins["x"], ins["w"] = tensor(case, "x"), tensor(case, "w")
         y = F.conv2d(F.pad(x, (l, r, t, b)), w, stride=case["stride"])
+    elif op == "depthwise_conv2d":
+        # A grouped convolution with one group per input channel; stride may be [sh, sw].
+        x, w = ins["x"], ins["w"] = tensor(case, "x"), tensor(case, "w")
+        s = case["stride"]
+        y = F.conv2d(F.pad(x, (l, r, t, b)), w, stride=tuple(s) if isinstance(s, list) else s, groups=x.shape[1])
+    elif op == "concat":
+        xs = [tensor(case, name) for name in case["inputs"]]
+        ins.update(zip(case["inputs"], xs))
+        y = torch.cat(xs, dim=case["axis"])
     elif op == "maxpool2d":
         x = ins["x"] = tensor(case, "x")
         y = F.max_pool2d(F.pad(x, (l, r, t, b), value=float("-inf")), case["k"], case["stride"])
