@@ -189,6 +189,51 @@ func gatheredGrad[T Float](e *Exec, g convGeometry, dy []T, n0, nb int) []T {
 	return dyg
 }
 
+// perImageMin is the output size (OH·OW) from which convolutions multiply image by image, straight
+// between NCHW tensors, instead of gathering a chunk of images into one wide matrix: large images
+// already make wide matrices, and skipping the gather and scatter saves two passes over the data.
+const perImageMin = 256
+
+// pointwise reports a 1×1, stride-1, unpadded convolution, whose im2col matrix is the input itself.
+func (g convGeometry) pointwise() bool {
+	return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0
+}
+
+// perImage reports whether the convolution runs image by image (see perImageMin).
+func (g convGeometry) perImage() bool { return g.pointwise() || g.oh*g.ow >= perImageMin }
+
+// imageColumns returns the im2col matrix (C·KH·KW) × (OH·OW) of image n: the image itself for a
+// pointwise convolution.
+func imageColumns[T Float](e *Exec, g convGeometry, x []T, n int) []T {
+	if g.pointwise() {
+		size := g.c * g.h * g.w
+		return x[n*size : (n+1)*size]
+	}
+	return columns(e, g, x, n, 1)
+}
+
+// applyEpilogue adds the bias and applies ReLU in place to y (N, O, P).
+func applyEpilogue[T Float](e *Exec, y []T, n, o, p int, bias []T, ep epilogue) {
+	if bias == nil {
+		return
+	}
+	e.parallelFor(n*o, func(lo, hi int) {
+		for q := lo; q < hi; q++ {
+			bv := bias[q%o]
+			plane := y[q*p : (q+1)*p]
+			if ep.relu {
+				for i, v := range plane {
+					plane[i] = max(v+bv, 0)
+				}
+			} else {
+				for i, v := range plane {
+					plane[i] = v + bv
+				}
+			}
+		}
+	})
+}
+
 // convForward computes y = conv(x, w) by im2col and one GEMM per chunk of images.
 func convForward[T Float](e *Exec, g convGeometry, x, w, y []T) error {
 	return convForwardEpilogue(e, g, x, w, y, nil, epilogue{})
@@ -198,6 +243,16 @@ func convForward[T Float](e *Exec, g convGeometry, x, w, y []T) error {
 func convForwardEpilogue[T Float](e *Exec, g convGeometry, x, w, y, bias []T, ep epilogue) error {
 	k := g.c * g.kh * g.kw
 	ohw := g.oh * g.ow
+	if g.perImage() {
+		for n := 0; n < g.n; n++ {
+			col := imageColumns(e, g, x, n)
+			if err := gemm(e, false, false, g.o, ohw, k, 1, w, k, col, ohw, 0, y[n*g.o*ohw:(n+1)*g.o*ohw], ohw); err != nil {
+				return err
+			}
+		}
+		applyEpilogue(e, y, g.n, g.o, ohw, bias, ep)
+		return nil
+	}
 	chunk := g.imagesPerChunk()
 	tmp := scratch[T](e, 2, g.o*chunk*ohw)
 	for n0 := 0; n0 < g.n; n0 += chunk {
@@ -216,6 +271,19 @@ func convForwardEpilogue[T Float](e *Exec, g convGeometry, x, w, y, bias []T, ep
 func convBackpropFilter[T Float](e *Exec, g convGeometry, x, dy, dw []T) error {
 	k := g.c * g.kh * g.kw
 	ohw := g.oh * g.ow
+	if g.perImage() {
+		for n := 0; n < g.n; n++ {
+			col := imageColumns(e, g, x, n)
+			beta := T(1)
+			if n == 0 {
+				beta = 0
+			}
+			if err := gemm(e, false, true, g.o, k, ohw, 1, dy[n*g.o*ohw:(n+1)*g.o*ohw], ohw, col, ohw, beta, dw, k); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
 	chunk := g.imagesPerChunk()
 	for n0 := 0; n0 < g.n; n0 += chunk {
 		nb := min(chunk, g.n-n0)
@@ -237,6 +305,26 @@ func convBackpropFilter[T Float](e *Exec, g convGeometry, x, dy, dw []T) error {
 func convBackpropInput[T Float](e *Exec, g convGeometry, w, dy, dx []T) error {
 	k := g.c * g.kh * g.kw
 	ohw := g.oh * g.ow
+	if g.perImage() {
+		if g.pointwise() {
+			size := g.c * g.h * g.w
+			for n := 0; n < g.n; n++ {
+				if err := gemm(e, true, false, k, ohw, g.o, 1, w, k, dy[n*g.o*ohw:(n+1)*g.o*ohw], ohw, 0, dx[n*size:(n+1)*size], ohw); err != nil {
+					return err
+				}
+			}
+			return nil
+		}
+		dcol := scratch[T](e, 0, k*ohw)
+		clear(dx)
+		for n := 0; n < g.n; n++ {
+			if err := gemm(e, true, false, k, ohw, g.o, 1, w, k, dy[n*g.o*ohw:(n+1)*g.o*ohw], ohw, 0, dcol, ohw); err != nil {
+				return err
+			}
+			col2im(e, g, dcol, n, 1, dx)
+		}
+		return nil
+	}
 	chunk := g.imagesPerChunk()
 	dcol := scratch[T](e, 0, k*chunk*ohw)
 	clear(dx)

@@ -31,6 +31,8 @@ func TestConv2DGradients(t *testing.T) {
 		{name: "1x1 stride 2", build: conv(2, 3, 6, 6, 2, 1, 1, 2, Same)},
 		{name: "stride 2 valid", build: conv(1, 2, 7, 6, 2, 3, 3, 2, Valid)},
 		{name: "kernel larger than input (same)", build: conv(1, 1, 2, 2, 1, 3, 3, 1, Same)},
+		{name: "pointwise 1x1 (image by image, no im2col)", build: conv(2, 3, 4, 5, 2, 1, 1, 1, Valid)},
+		{name: "large output (image by image)", build: conv(2, 2, 16, 16, 2, 3, 3, 1, Same)},
 	})
 }
 

@@ -41,7 +41,7 @@ func (op MaxPool2D) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
 }
 
 func (op MaxPool2D) SymDiff(inputs G.Nodes, output, grad *G.Node) (G.Nodes, error) {
-	dx, err := G.ApplyOp(MaxPool2DGrad{Window: op.Window}, inputs[0], grad)
+	dx, err := G.ApplyOp(MaxPool2DGrad{Window: op.Window}, inputs[0], output, grad)
 	if err != nil {
 		return nil, fmt.Errorf("MaxPool2D gradient: %w", err)
 	}
@@ -61,15 +61,19 @@ func (op MaxPool2D) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error 
 	return nil
 }
 
-// MaxPool2DGrad is the gradient of MaxPool2D: from the pooled input x and the output gradient dy it gives dx.
+// MaxPool2DGrad is the gradient of MaxPool2D: from the pooled input x, the pooled output y and the output
+// gradient dy it gives dx, routing each gradient to the first element of its window equal to the window's
+// maximum (as TensorFlow's MaxPoolGrad, which also takes the original input and output).
 type MaxPool2DGrad struct {
 	pure
 	Window
 }
 
-func (op MaxPool2DGrad) Arity() int                       { return 2 }
-func (op MaxPool2DGrad) Kind() string                     { return "maxpool2d_grad" }
-func (op MaxPool2DGrad) Type() hm.Type                    { return fnType(tensorOf(4), tensorOf(4), tensorOf(4)) }
+func (op MaxPool2DGrad) Arity() int   { return 3 }
+func (op MaxPool2DGrad) Kind() string { return "maxpool2d_grad" }
+func (op MaxPool2DGrad) Type() hm.Type {
+	return fnType(tensorOf(4), tensorOf(4), tensorOf(4), tensorOf(4))
+}
 func (op MaxPool2DGrad) String() string                   { return fmt.Sprintf("MaxPool2DGrad{%v}", op.Window) }
 func (op MaxPool2DGrad) WriteHash(h hash.Hash)            { hashOp(h, op) }
 func (op MaxPool2DGrad) Hashcode() uint32                 { return hashcodeOf(op) }
@@ -79,7 +83,7 @@ func (op MaxPool2DGrad) UsePreallocDo(p G.Value, v ...G.Value) (G.Value, error) 
 }
 
 func (op MaxPool2DGrad) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
-	s, err := shapesOf(ds, 2, "MaxPool2DGrad")
+	s, err := shapesOf(ds, 3, "MaxPool2DGrad")
 	if err != nil {
 		return nil, err
 	}
@@ -87,8 +91,9 @@ func (op MaxPool2DGrad) InferShape(ds ...G.DimSizer) (tensor.Shape, error) {
 	if err != nil {
 		return nil, err
 	}
-	if !s[1].Eq(tensor.Shape{g.n, g.c, g.oh, g.ow}) {
-		return nil, fmt.Errorf("MaxPool2DGrad: %w: gradient %v, want (%d, %d, %d, %d)", ErrShape, s[1], g.n, g.c, g.oh, g.ow)
+	pooled := tensor.Shape{g.n, g.c, g.oh, g.ow}
+	if !s[1].Eq(pooled) || !s[2].Eq(pooled) {
+		return nil, fmt.Errorf("MaxPool2DGrad: %w: output %v and gradient %v, want %v", ErrShape, s[1], s[2], pooled)
 	}
 	return s[0].Clone(), nil
 }
@@ -99,9 +104,9 @@ func (op MaxPool2DGrad) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) er
 		return err
 	}
 	if ins[0].Dtype() == tensor.Float32 {
-		maxPoolGrad(e, g, floats[float32](ins[0]), floats[float32](ins[1]), floats[float32](out))
+		maxPoolGrad(e, g, floats[float32](ins[0]), floats[float32](ins[1]), floats[float32](ins[2]), floats[float32](out))
 	} else {
-		maxPoolGrad(e, g, floats[float64](ins[0]), floats[float64](ins[1]), floats[float64](out))
+		maxPoolGrad(e, g, floats[float64](ins[0]), floats[float64](ins[1]), floats[float64](ins[2]), floats[float64](out))
 	}
 	return nil
 }

@@ -58,9 +58,7 @@ func maxPool[T Float](e *Exec, g convGeometry, x, y []T) {
 					best := in[y0*g.w+x0]
 					for iy := y0; iy < y1; iy++ {
 						for _, v := range in[iy*g.w+x0 : iy*g.w+x1] {
-							if v > best {
-								best = v
-							}
+							best = max(best, v) // branch-free: comparisons of data mispredict
 						}
 					}
 					out[oy*g.ow+ox] = best
@@ -86,35 +84,43 @@ func maxPool2x2[T Float](e *Exec, g convGeometry, x, y []T) {
 	})
 }
 
-// maxPoolGrad routes each output gradient to the first maximum of its window (row-major), the element
-// maxPool picked.
-func maxPoolGrad[T Float](e *Exec, g convGeometry, x, dy, dx []T) {
+// maxPoolGrad routes each output gradient to the first element (row-major) of its window that equals
+// the window's maximum y, the element maxPool picked. Scanning for the known maximum stops at the first
+// match, so it mispredicts one branch per window instead of one per running-maximum update.
+func maxPoolGrad[T Float](e *Exec, g convGeometry, x, y, dy, dx []T) {
 	if g.is2x2() {
-		maxPoolGrad2x2(e, g, x, dy, dx)
+		maxPoolGrad2x2(e, g, x, y, dy, dx)
 		return
 	}
 	e.parallelFor(g.n*g.c, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			in, d := x[p*g.h*g.w:(p+1)*g.h*g.w], dx[p*g.h*g.w:(p+1)*g.h*g.w]
-			grad := dy[p*g.oh*g.ow : (p+1)*g.oh*g.ow]
+			grad, out := dy[p*g.oh*g.ow:(p+1)*g.oh*g.ow], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
 			clear(d)
 			for oy := 0; oy < g.oh; oy++ {
 				for ox := 0; ox < g.ow; ox++ {
 					y0, y1, x0, x1 := g.window(oy, ox)
-					at := y0*g.w + x0
-					best := in[at]
-					for iy := y0; iy < y1; iy++ {
-						for ix := x0; ix < x1; ix++ {
-							if v := in[iy*g.w+ix]; v > best {
-								best, at = v, iy*g.w+ix
-							}
-						}
-					}
+					m := out[oy*g.ow+ox]
+					at := firstEqual(in, g.w, y0, y1, x0, x1, m)
 					d[at] += grad[oy*g.ow+ox]
 				}
 			}
 		}
 	})
+}
+
+// firstEqual returns the index of the first element of the window rows [y0, y1) × columns [x0, x1) of
+// a plane of width w that equals m, or the window's first element if none does (m is NaN).
+func firstEqual[T Float](in []T, w, y0, y1, x0, x1 int, m T) int {
+	for iy := y0; iy < y1; iy++ {
+		row := in[iy*w+x0 : iy*w+x1]
+		for i, v := range row {
+			if v == m {
+				return iy*w + x0 + i
+			}
+		}
+	}
+	return y0*w + x0
 }
 
 // avgPool averages each window over the pixels inside the image (padding is not counted, as in
@@ -163,26 +169,15 @@ func avgPoolGrad[T Float](e *Exec, g convGeometry, dy, dx []T) {
 }
 
 // maxPoolGrad2x2 is maxPoolGrad for 2×2 windows with stride 2 and no padding.
-func maxPoolGrad2x2[T Float](e *Exec, g convGeometry, x, dy, dx []T) {
+func maxPoolGrad2x2[T Float](e *Exec, g convGeometry, x, y, dy, dx []T) {
 	e.parallelFor(g.n*g.c, func(lo, hi int) {
 		for p := lo; p < hi; p++ {
 			in, d := x[p*g.h*g.w:(p+1)*g.h*g.w], dx[p*g.h*g.w:(p+1)*g.h*g.w]
-			grad := dy[p*g.oh*g.ow : (p+1)*g.oh*g.ow]
+			grad, out := dy[p*g.oh*g.ow:(p+1)*g.oh*g.ow], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
 			clear(d)
 			for oy := 0; oy < g.oh; oy++ {
-				i0, i1 := 2*oy*g.w, (2*oy+1)*g.w
 				for ox := 0; ox < g.ow; ox++ {
-					a, b := i0+2*ox, i1+2*ox
-					at, best := a, in[a]
-					if in[a+1] > best {
-						at, best = a+1, in[a+1]
-					}
-					if in[b] > best {
-						at, best = b, in[b]
-					}
-					if in[b+1] > best {
-						at = b + 1
-					}
+					at := firstEqual(in, g.w, 2*oy, 2*oy+2, 2*ox, 2*ox+2, out[oy*g.ow+ox])
 					d[at] = grad[oy*g.ow+ox]
 				}
 			}

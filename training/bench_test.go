@@ -12,7 +12,8 @@ import (
 // BenchmarkTrainStep times one training step (forward, backward, optimizer update) on random data, as
 // PyTorch's side of the comparison does (scripts/torchref/fashion.py bench). Compare images/s.
 func BenchmarkTrainStep(b *testing.B) {
-	for _, m := range []arch.Model{arch.FashionCNN{}, arch.FashionFCN{}, arch.ResNet34(1, 28, 28, 10)} {
+	for _, m := range []arch.Model{arch.FashionCNN{}, arch.FashionFCN{}, arch.ResNet34(1, 28, 28, 10),
+		arch.Classifier{Backbone: arch.SqueezeNet{Height: 224, Width: 224}, NumClasses: 5}} {
 		for _, batch := range []int{32, 128} {
 			b.Run(fmt.Sprintf("%s/batch=%d", m.Name(), batch), func(b *testing.B) {
 				t, err := NewTrainer(m, nil, Config{BatchSize: batch, Optimizer: OptimizerConfig{Name: "nadam"}, Norm: &data.Standardizer{}})
@@ -29,7 +30,7 @@ func BenchmarkTrainStep(b *testing.B) {
 					p.x[i] = float32(rng.NormFloat64())
 				}
 				for i := range p.y {
-					p.y[i] = int32(rng.IntN(10))
+					p.y[i] = int32(rng.IntN(m.Classes()))
 				}
 				step := func() {
 					if _, _, err := t.step1(p, 1e-3); err != nil {
