@@ -49,9 +49,16 @@ func (op Add) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 }
 
 func add[T Float](e *Exec, a, b, y []T) {
-	e.parallelFor(len(a), func(lo, hi int) {
-		for i, v := range a[lo:hi] {
-			y[lo+i] = v + b[lo+i]
-		}
-	})
+	j := jobOf[addJob[T]](e)
+	j.a, j.b, j.y = a, b, y
+	e.parallel(len(a), j)
+}
+
+type addJob[T Float] struct{ a, b, y []T }
+
+func (j *addJob[T]) Run(lo, hi int) {
+	a, b, y := j.a, j.b, j.y
+	for i, v := range a[lo:hi] {
+		y[lo+i] = v + b[lo+i]
+	}
 }

@@ -58,15 +58,25 @@ func (op BiasAdd) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 }
 
 func biasAdd[T Float](e *Exec, n, c, inner int, x, b, y []T) {
-	e.parallelFor(n*c, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			bv := b[p%c]
-			xs, ys := x[p*inner:(p+1)*inner], y[p*inner:(p+1)*inner]
-			for i, v := range xs {
-				ys[i] = v + bv
-			}
+	j := jobOf[biasAddJob[T]](e)
+	j.c, j.inner, j.x, j.b, j.y = c, inner, x, b, y
+	e.parallel(n*c, j)
+}
+
+type biasAddJob[T Float] struct {
+	c, inner int
+	x, b, y  []T
+}
+
+func (j *biasAddJob[T]) Run(lo, hi int) {
+	c, inner, x, b, y := j.c, j.inner, j.x, j.b, j.y
+	for p := lo; p < hi; p++ {
+		bv := b[p%c]
+		xs, ys := x[p*inner:(p+1)*inner], y[p*inner:(p+1)*inner]
+		for i, v := range xs {
+			ys[i] = v + bv
 		}
-	})
+	}
 }
 
 // BiasGrad sums a gradient dy (N, C, ...) over every axis but the channel axis, giving (C): the
@@ -111,15 +121,25 @@ func (op BiasGrad) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 }
 
 func biasGrad[T Float](e *Exec, n, c, inner int, dy, db []T) {
-	e.parallelFor(c, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			var s T
-			for i := 0; i < n; i++ {
-				for _, v := range dy[(i*c+ch)*inner : (i*c+ch+1)*inner] {
-					s += v
-				}
+	j := jobOf[biasGradJob[T]](e)
+	j.n, j.c, j.inner, j.dy, j.db = n, c, inner, dy, db
+	e.parallel(c, j)
+}
+
+type biasGradJob[T Float] struct {
+	n, c, inner int
+	dy, db      []T
+}
+
+func (j *biasGradJob[T]) Run(lo, hi int) {
+	n, c, inner, dy, db := j.n, j.c, j.inner, j.dy, j.db
+	for ch := lo; ch < hi; ch++ {
+		var s T
+		for i := 0; i < n; i++ {
+			for _, v := range dy[(i*c+ch)*inner : (i*c+ch+1)*inner] {
+				s += v
 			}
-			db[ch] = s
 		}
-	})
+		db[ch] = s
+	}
 }

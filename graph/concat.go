@@ -129,22 +129,33 @@ func splitAt(s tensor.Shape, axis int) (outer, inner int) {
 // concat copies the inputs' blocks into out, one outer index (an image, for axis 1) per task.
 func concat[T Float](e *Exec, axis int, out []T, ins []*tensor.Dense, view func(*tensor.Dense) []T) {
 	outer, inner := splitAt(ins[0].Shape(), axis)
-	srcs := make([][]T, len(ins))
-	sizes := make([]int, len(ins))
-	total := 0
-	for i, in := range ins {
-		srcs[i], sizes[i] = view(in), in.Shape()[axis]*inner
-		total += sizes[i]
+	job := jobOf[concatJob[T]](e)
+	job.out, job.srcs, job.sizes, job.total = out, job.srcs[:0], job.sizes[:0], 0
+	for _, in := range ins {
+		size := in.Shape()[axis] * inner
+		job.srcs, job.sizes = append(job.srcs, view(in)), append(job.sizes, size)
+		job.total += size
 	}
-	e.parallelFor(outer, func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			dst := out[o*total : (o+1)*total]
-			for i, src := range srcs {
-				copy(dst[:sizes[i]], src[o*sizes[i]:(o+1)*sizes[i]])
-				dst = dst[sizes[i]:]
-			}
+	e.parallel(outer, job)
+}
+
+// concatJob copies the blocks of its sources into out; its slices are reused from call to call.
+type concatJob[T Float] struct {
+	out   []T
+	srcs  [][]T
+	sizes []int
+	total int
+}
+
+func (job *concatJob[T]) Run(lo, hi int) {
+	for o := lo; o < hi; o++ {
+		dst := job.out[o*job.total : (o+1)*job.total]
+		for i, src := range job.srcs {
+			size := job.sizes[i]
+			copy(dst[:size], src[o*size:(o+1)*size])
+			dst = dst[size:]
 		}
-	})
+	}
 }
 
 // ConcatGrad is the gradient of Concat with respect to one input: the slice [Offset, Offset+Size) along
@@ -203,9 +214,22 @@ func (op ConcatGrad) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error
 
 // concatSlice copies elements [from, from+size) of each of the outer blocks of length block of src.
 func concatSlice[T Float](e *Exec, outer, block, from, size int, src, dst []T) {
-	e.parallelFor(outer, func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			copy(dst[o*size:(o+1)*size], src[o*block+from:o*block+from+size])
-		}
-	})
+	job := jobOf[concatSliceJob[T]](e)
+	job.block, job.from, job.size, job.src, job.dst = block, from, size, src, dst
+	e.parallel(outer, job)
+}
+
+type concatSliceJob[T Float] struct {
+	block int
+	from  int
+	size  int
+	src   []T
+	dst   []T
+}
+
+func (job *concatSliceJob[T]) Run(lo, hi int) {
+	block, from, size, src, dst := job.block, job.from, job.size, job.src, job.dst
+	for o := lo; o < hi; o++ {
+		copy(dst[o*size:(o+1)*size], src[o*block+from:o*block+from+size])
+	}
 }

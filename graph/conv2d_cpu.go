@@ -40,42 +40,57 @@ func im2col[T Float](e *Exec, g convGeometry, x []T, n0, nb int, col []T) {
 	ohw := g.oh * g.ow
 	cols := nb * ohw
 	rows := g.c * g.kh * g.kw
-	e.parallelFor(rows, func(lo, hi int) {
-		for r := lo; r < hi; r++ {
-			c, i, j := r/(g.kh*g.kw), (r/g.kw)%g.kh, r%g.kw
-			dst := col[r*cols : (r+1)*cols]
-			for b := 0; b < nb; b++ {
-				src := x[((n0+b)*g.c+c)*g.h*g.w:]
-				out := dst[b*ohw : (b+1)*ohw]
-				for oy := 0; oy < g.oh; oy++ {
-					row := out[oy*g.ow : (oy+1)*g.ow]
-					iy := oy*g.sh - g.pt + i
-					if iy < 0 || iy >= g.h {
-						clear(row)
-						continue
-					}
-					line := src[iy*g.w : (iy+1)*g.w]
-					// Output columns whose input column lies inside the image: [ox0, ox1).
-					ox0 := min(g.ow, max(0, (g.pl-j+g.sw-1)/g.sw))
-					ox1 := min(g.ow, (g.w+g.pl-j+g.sw-1)/g.sw)
-					if ox1 < ox0 {
-						ox1 = ox0
-					}
-					clear(row[:ox0])
-					clear(row[ox1:])
-					ix := ox0*g.sw - g.pl + j
-					if g.sw == 1 {
-						copy(row[ox0:ox1], line[ix:])
-						continue
-					}
-					for ox := ox0; ox < ox1; ox++ {
-						row[ox] = line[ix]
-						ix += g.sw
-					}
+	job := jobOf[im2colJob[T]](e)
+	job.g, job.x, job.n0, job.nb, job.col, job.ohw, job.cols = g, x, n0, nb, col, ohw, cols
+	e.parallel(rows, job)
+}
+
+type im2colJob[T Float] struct {
+	g    convGeometry
+	x    []T
+	n0   int
+	nb   int
+	col  []T
+	ohw  int
+	cols int
+}
+
+func (job *im2colJob[T]) Run(lo, hi int) {
+	g, x, n0, nb, col, ohw, cols := job.g, job.x, job.n0, job.nb, job.col, job.ohw, job.cols
+	for r := lo; r < hi; r++ {
+		c, i, j := r/(g.kh*g.kw), (r/g.kw)%g.kh, r%g.kw
+		dst := col[r*cols : (r+1)*cols]
+		for b := 0; b < nb; b++ {
+			src := x[((n0+b)*g.c+c)*g.h*g.w:]
+			out := dst[b*ohw : (b+1)*ohw]
+			for oy := 0; oy < g.oh; oy++ {
+				row := out[oy*g.ow : (oy+1)*g.ow]
+				iy := oy*g.sh - g.pt + i
+				if iy < 0 || iy >= g.h {
+					clear(row)
+					continue
+				}
+				line := src[iy*g.w : (iy+1)*g.w]
+				// Output columns whose input column lies inside the image: [ox0, ox1).
+				ox0 := min(g.ow, max(0, (g.pl-j+g.sw-1)/g.sw))
+				ox1 := min(g.ow, (g.w+g.pl-j+g.sw-1)/g.sw)
+				if ox1 < ox0 {
+					ox1 = ox0
+				}
+				clear(row[:ox0])
+				clear(row[ox1:])
+				ix := ox0*g.sw - g.pl + j
+				if g.sw == 1 {
+					copy(row[ox0:ox1], line[ix:])
+					continue
+				}
+				for ox := ox0; ox < ox1; ox++ {
+					row[ox] = line[ix]
+					ix += g.sw
 				}
 			}
 		}
-	})
+	}
 }
 
 // col2im adds the columns of images [n0, n0+nb) back into dx (which the caller zeroed): the adjoint of
@@ -83,46 +98,75 @@ func im2col[T Float](e *Exec, g convGeometry, x []T, n0, nb int, col []T) {
 func col2im[T Float](e *Exec, g convGeometry, col []T, n0, nb int, dx []T) {
 	ohw := g.oh * g.ow
 	cols := nb * ohw
-	e.parallelFor(g.c, func(lo, hi int) {
-		for c := lo; c < hi; c++ {
-			for i := 0; i < g.kh; i++ {
-				for j := 0; j < g.kw; j++ {
-					r := (c*g.kh+i)*g.kw + j
-					srcRow := col[r*cols : (r+1)*cols]
-					ox0 := min(g.ow, max(0, (g.pl-j+g.sw-1)/g.sw))
-					ox1 := min(g.ow, (g.w+g.pl-j+g.sw-1)/g.sw)
-					for b := 0; b < nb; b++ {
-						dst := dx[((n0+b)*g.c+c)*g.h*g.w:]
-						in := srcRow[b*ohw : (b+1)*ohw]
-						for oy := 0; oy < g.oh; oy++ {
-							iy := oy*g.sh - g.pt + i
-							if iy < 0 || iy >= g.h {
-								continue
-							}
-							line := dst[iy*g.w : (iy+1)*g.w]
-							row := in[oy*g.ow : (oy+1)*g.ow]
-							ix := ox0*g.sw - g.pl + j
-							for ox := ox0; ox < ox1; ox++ {
-								line[ix] += row[ox]
-								ix += g.sw
-							}
+	job := jobOf[col2imJob[T]](e)
+	job.g, job.col, job.n0, job.nb, job.dx, job.ohw, job.cols = g, col, n0, nb, dx, ohw, cols
+	e.parallel(g.c, job)
+}
+
+type col2imJob[T Float] struct {
+	g    convGeometry
+	col  []T
+	n0   int
+	nb   int
+	dx   []T
+	ohw  int
+	cols int
+}
+
+func (job *col2imJob[T]) Run(lo, hi int) {
+	g, col, n0, nb, dx, ohw, cols := job.g, job.col, job.n0, job.nb, job.dx, job.ohw, job.cols
+	for c := lo; c < hi; c++ {
+		for i := 0; i < g.kh; i++ {
+			for j := 0; j < g.kw; j++ {
+				r := (c*g.kh+i)*g.kw + j
+				srcRow := col[r*cols : (r+1)*cols]
+				ox0 := min(g.ow, max(0, (g.pl-j+g.sw-1)/g.sw))
+				ox1 := min(g.ow, (g.w+g.pl-j+g.sw-1)/g.sw)
+				for b := 0; b < nb; b++ {
+					dst := dx[((n0+b)*g.c+c)*g.h*g.w:]
+					in := srcRow[b*ohw : (b+1)*ohw]
+					for oy := 0; oy < g.oh; oy++ {
+						iy := oy*g.sh - g.pt + i
+						if iy < 0 || iy >= g.h {
+							continue
+						}
+						line := dst[iy*g.w : (iy+1)*g.w]
+						row := in[oy*g.ow : (oy+1)*g.ow]
+						ix := ox0*g.sw - g.pl + j
+						for ox := ox0; ox < ox1; ox++ {
+							line[ix] += row[ox]
+							ix += g.sw
 						}
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // gatherChannels copies (nb, O, P) planes starting at image n0 into an O × (nb·P) matrix.
 func gatherChannels[T Float](e *Exec, src []T, n0, nb, o, p int, dst []T) {
-	e.parallelFor(o, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			for b := 0; b < nb; b++ {
-				copy(dst[ch*nb*p+b*p:ch*nb*p+(b+1)*p], src[((n0+b)*o+ch)*p:])
-			}
+	job := jobOf[gatherJob[T]](e)
+	job.src, job.n0, job.nb, job.o, job.p, job.dst = src, n0, nb, o, p, dst
+	e.parallel(o, job)
+}
+
+type gatherJob[T Float] struct {
+	src []T
+	n0  int
+	nb  int
+	o   int
+	p   int
+	dst []T
+}
+
+func (job *gatherJob[T]) Run(lo, hi int) {
+	src, n0, nb, o, p, dst := job.src, job.n0, job.nb, job.o, job.p, job.dst
+	for ch := lo; ch < hi; ch++ {
+		for b := 0; b < nb; b++ {
+			copy(dst[ch*nb*p+b*p:ch*nb*p+(b+1)*p], src[((n0+b)*o+ch)*p:])
 		}
-	})
+	}
 }
 
 // epilogue is what a convolution applies to its output on the way out: a per-channel bias (when bias is
@@ -132,28 +176,44 @@ type epilogue struct{ relu bool }
 // scatterChannels is the inverse of gatherChannels, adding bias[ch] and applying ReLU on the way when
 // bias is non-nil.
 func scatterChannels[T Float](e *Exec, src []T, n0, nb, o, p int, dst, bias []T, ep epilogue) {
-	e.parallelFor(o, func(lo, hi int) {
-		for ch := lo; ch < hi; ch++ {
-			for b := 0; b < nb; b++ {
-				out := dst[((n0+b)*o+ch)*p : ((n0+b)*o+ch+1)*p]
-				in := src[ch*nb*p+b*p : ch*nb*p+(b+1)*p]
-				switch {
-				case bias == nil:
-					copy(out, in)
-				case ep.relu:
-					bv := bias[ch]
-					for i, v := range in {
-						out[i] = max(v+bv, 0)
-					}
-				default:
-					bv := bias[ch]
-					for i, v := range in {
-						out[i] = v + bv
-					}
+	job := jobOf[scatterJob[T]](e)
+	job.src, job.n0, job.nb, job.o, job.p, job.dst, job.bias, job.ep = src, n0, nb, o, p, dst, bias, ep
+	e.parallel(o, job)
+}
+
+type scatterJob[T Float] struct {
+	src  []T
+	n0   int
+	nb   int
+	o    int
+	p    int
+	dst  []T
+	bias []T
+	ep   epilogue
+}
+
+func (job *scatterJob[T]) Run(lo, hi int) {
+	src, n0, nb, o, p, dst, bias, ep := job.src, job.n0, job.nb, job.o, job.p, job.dst, job.bias, job.ep
+	for ch := lo; ch < hi; ch++ {
+		for b := 0; b < nb; b++ {
+			out := dst[((n0+b)*o+ch)*p : ((n0+b)*o+ch+1)*p]
+			in := src[ch*nb*p+b*p : ch*nb*p+(b+1)*p]
+			switch {
+			case bias == nil:
+				copy(out, in)
+			case ep.relu:
+				bv := bias[ch]
+				for i, v := range in {
+					out[i] = max(v+bv, 0)
+				}
+			default:
+				bv := bias[ch]
+				for i, v := range in {
+					out[i] = v + bv
 				}
 			}
 		}
-	})
+	}
 }
 
 // columns returns the im2col matrix of images [n0, n0+nb) of x, from this run's memo when the forward
@@ -217,21 +277,34 @@ func applyEpilogue[T Float](e *Exec, y []T, n, o, p int, bias []T, ep epilogue) 
 	if bias == nil {
 		return
 	}
-	e.parallelFor(n*o, func(lo, hi int) {
-		for q := lo; q < hi; q++ {
-			bv := bias[q%o]
-			plane := y[q*p : (q+1)*p]
-			if ep.relu {
-				for i, v := range plane {
-					plane[i] = max(v+bv, 0)
-				}
-			} else {
-				for i, v := range plane {
-					plane[i] = v + bv
-				}
+	job := jobOf[epilogueJob[T]](e)
+	job.y, job.o, job.p, job.bias, job.ep = y, o, p, bias, ep
+	e.parallel(n*o, job)
+}
+
+type epilogueJob[T Float] struct {
+	y    []T
+	o    int
+	p    int
+	bias []T
+	ep   epilogue
+}
+
+func (job *epilogueJob[T]) Run(lo, hi int) {
+	y, o, p, bias, ep := job.y, job.o, job.p, job.bias, job.ep
+	for q := lo; q < hi; q++ {
+		bv := bias[q%o]
+		plane := y[q*p : (q+1)*p]
+		if ep.relu {
+			for i, v := range plane {
+				plane[i] = max(v+bv, 0)
+			}
+		} else {
+			for i, v := range plane {
+				plane[i] = v + bv
 			}
 		}
-	})
+	}
 }
 
 // convForward computes y = conv(x, w) by im2col and one GEMM per chunk of images.

@@ -51,38 +51,54 @@ func (g convGeometry) interior3() (lo, hi int) {
 func dwConvForward[T Float](e *Exec, g convGeometry, x, w, y []T) {
 	m := g.o / g.c
 	hw, ohw, kk := g.h*g.w, g.oh*g.ow, g.kh*g.kw
-	e.parallelFor(g.n*g.o, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			n, o := p/g.o, p%g.o
-			in := x[(n*g.c+o/m)*hw:][:hw]
-			out := y[p*ohw:][:ohw]
-			k := w[o*kk:][:kk]
-			clear(out)
-			for i := 0; i < g.kh; i++ {
-				oy0, oy1 := g.tapRows(i)
-				for oy := oy0; oy < oy1; oy++ {
-					line := in[(oy*g.sh-g.pt+i)*g.w:][:g.w]
-					row := out[oy*g.ow:][:g.ow]
-					if g.taps3() {
-						forwardRow3(g, k[i*3:i*3+3], line, row)
+	job := jobOf[dwConvForwardJob[T]](e)
+	job.g, job.x, job.w, job.y, job.m, job.hw, job.ohw, job.kk = g, x, w, y, m, hw, ohw, kk
+	e.parallel(g.n*g.o, job)
+}
+
+type dwConvForwardJob[T Float] struct {
+	g   convGeometry
+	x   []T
+	w   []T
+	y   []T
+	m   int
+	hw  int
+	ohw int
+	kk  int
+}
+
+func (job *dwConvForwardJob[T]) Run(lo, hi int) {
+	g, x, w, y, m, hw, ohw, kk := job.g, job.x, job.w, job.y, job.m, job.hw, job.ohw, job.kk
+	for p := lo; p < hi; p++ {
+		n, o := p/g.o, p%g.o
+		in := x[(n*g.c+o/m)*hw:][:hw]
+		out := y[p*ohw:][:ohw]
+		k := w[o*kk:][:kk]
+		clear(out)
+		for i := 0; i < g.kh; i++ {
+			oy0, oy1 := g.tapRows(i)
+			for oy := oy0; oy < oy1; oy++ {
+				line := in[(oy*g.sh-g.pt+i)*g.w:][:g.w]
+				row := out[oy*g.ow:][:g.ow]
+				if g.taps3() {
+					forwardRow3(g, k[i*3:i*3+3], line, row)
+					continue
+				}
+				for j := 0; j < g.kw; j++ {
+					ox0, ox1 := g.tapColumns(j)
+					a, ix := k[i*g.kw+j], ox0*g.sw-g.pl+j
+					if g.sw == 1 {
+						mulAdd(a, line[ix:ix+ox1-ox0], row[ox0:ox1])
 						continue
 					}
-					for j := 0; j < g.kw; j++ {
-						ox0, ox1 := g.tapColumns(j)
-						a, ix := k[i*g.kw+j], ox0*g.sw-g.pl+j
-						if g.sw == 1 {
-							mulAdd(a, line[ix:ix+ox1-ox0], row[ox0:ox1])
-							continue
-						}
-						for ox := ox0; ox < ox1; ox++ {
-							row[ox] += a * line[ix]
-							ix += g.sw
-						}
+					for ox := ox0; ox < ox1; ox++ {
+						row[ox] += a * line[ix]
+						ix += g.sw
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // forwardRow3 adds one kernel row's three taps k to an output row: row[ox] += Σ_j k[j]·line[ox−pl+j].
@@ -119,41 +135,57 @@ func forwardRow3[T Float](g convGeometry, k, line, row []T) {
 func dwConvBackpropInput[T Float](e *Exec, g convGeometry, w, dy, dx []T) {
 	m := g.o / g.c
 	hw, ohw, kk := g.h*g.w, g.oh*g.ow, g.kh*g.kw
-	e.parallelFor(g.n*g.c, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			n, c := p/g.c, p%g.c
-			d := dx[p*hw:][:hw]
-			clear(d)
-			for mm := 0; mm < m; mm++ {
-				o := c*m + mm
-				grad := dy[(n*g.o+o)*ohw:][:ohw]
-				k := w[o*kk:][:kk]
-				for i := 0; i < g.kh; i++ {
-					oy0, oy1 := g.tapRows(i)
-					for oy := oy0; oy < oy1; oy++ {
-						line := d[(oy*g.sh-g.pt+i)*g.w:][:g.w]
-						row := grad[oy*g.ow:][:g.ow]
-						if g.taps3() {
-							backpropInputRow3(g, k[i*3:i*3+3], row, line)
+	job := jobOf[dwConvBackpropInputJob[T]](e)
+	job.g, job.w, job.dy, job.dx, job.m, job.hw, job.ohw, job.kk = g, w, dy, dx, m, hw, ohw, kk
+	e.parallel(g.n*g.c, job)
+}
+
+type dwConvBackpropInputJob[T Float] struct {
+	g   convGeometry
+	w   []T
+	dy  []T
+	dx  []T
+	m   int
+	hw  int
+	ohw int
+	kk  int
+}
+
+func (job *dwConvBackpropInputJob[T]) Run(lo, hi int) {
+	g, w, dy, dx, m, hw, ohw, kk := job.g, job.w, job.dy, job.dx, job.m, job.hw, job.ohw, job.kk
+	for p := lo; p < hi; p++ {
+		n, c := p/g.c, p%g.c
+		d := dx[p*hw:][:hw]
+		clear(d)
+		for mm := 0; mm < m; mm++ {
+			o := c*m + mm
+			grad := dy[(n*g.o+o)*ohw:][:ohw]
+			k := w[o*kk:][:kk]
+			for i := 0; i < g.kh; i++ {
+				oy0, oy1 := g.tapRows(i)
+				for oy := oy0; oy < oy1; oy++ {
+					line := d[(oy*g.sh-g.pt+i)*g.w:][:g.w]
+					row := grad[oy*g.ow:][:g.ow]
+					if g.taps3() {
+						backpropInputRow3(g, k[i*3:i*3+3], row, line)
+						continue
+					}
+					for j := 0; j < g.kw; j++ {
+						ox0, ox1 := g.tapColumns(j)
+						a, ix := k[i*g.kw+j], ox0*g.sw-g.pl+j
+						if g.sw == 1 {
+							mulAdd(a, row[ox0:ox1], line[ix:])
 							continue
 						}
-						for j := 0; j < g.kw; j++ {
-							ox0, ox1 := g.tapColumns(j)
-							a, ix := k[i*g.kw+j], ox0*g.sw-g.pl+j
-							if g.sw == 1 {
-								mulAdd(a, row[ox0:ox1], line[ix:])
-								continue
-							}
-							for ox := ox0; ox < ox1; ox++ {
-								line[ix] += a * row[ox]
-								ix += g.sw
-							}
+						for ox := ox0; ox < ox1; ox++ {
+							line[ix] += a * row[ox]
+							ix += g.sw
 						}
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // backpropInputRow3 is the adjoint of forwardRow3: line[ix] += Σ_j k[j]·row[ix+pl−j] over the output
@@ -190,41 +222,57 @@ func backpropInputRow3[T Float](g convGeometry, k, row, line []T) {
 func dwConvBackpropFilter[T Float](e *Exec, g convGeometry, x, dy, dw []T) {
 	m := g.o / g.c
 	hw, ohw, kk := g.h*g.w, g.oh*g.ow, g.kh*g.kw
-	e.parallelFor(g.o, func(lo, hi int) {
-		for o := lo; o < hi; o++ {
-			acc := dw[o*kk:][:kk]
-			clear(acc)
-			for n := 0; n < g.n; n++ {
-				in := x[(n*g.c+o/m)*hw:][:hw]
-				grad := dy[(n*g.o+o)*ohw:][:ohw]
-				for i := 0; i < g.kh; i++ {
-					oy0, oy1 := g.tapRows(i)
-					for oy := oy0; oy < oy1; oy++ {
-						line := in[(oy*g.sh-g.pt+i)*g.w:][:g.w]
-						row := grad[oy*g.ow:][:g.ow]
-						if g.taps3() {
-							filterRow3(g, row, line, acc[i*3:i*3+3])
+	job := jobOf[dwConvBackpropFilterJob[T]](e)
+	job.g, job.x, job.dy, job.dw, job.m, job.hw, job.ohw, job.kk = g, x, dy, dw, m, hw, ohw, kk
+	e.parallel(g.o, job)
+}
+
+type dwConvBackpropFilterJob[T Float] struct {
+	g   convGeometry
+	x   []T
+	dy  []T
+	dw  []T
+	m   int
+	hw  int
+	ohw int
+	kk  int
+}
+
+func (job *dwConvBackpropFilterJob[T]) Run(lo, hi int) {
+	g, x, dy, dw, m, hw, ohw, kk := job.g, job.x, job.dy, job.dw, job.m, job.hw, job.ohw, job.kk
+	for o := lo; o < hi; o++ {
+		acc := dw[o*kk:][:kk]
+		clear(acc)
+		for n := 0; n < g.n; n++ {
+			in := x[(n*g.c+o/m)*hw:][:hw]
+			grad := dy[(n*g.o+o)*ohw:][:ohw]
+			for i := 0; i < g.kh; i++ {
+				oy0, oy1 := g.tapRows(i)
+				for oy := oy0; oy < oy1; oy++ {
+					line := in[(oy*g.sh-g.pt+i)*g.w:][:g.w]
+					row := grad[oy*g.ow:][:g.ow]
+					if g.taps3() {
+						filterRow3(g, row, line, acc[i*3:i*3+3])
+						continue
+					}
+					for j := 0; j < g.kw; j++ {
+						ox0, ox1 := g.tapColumns(j)
+						ix := ox0*g.sw - g.pl + j
+						if g.sw == 1 {
+							acc[i*g.kw+j] += dotRow(row[ox0:ox1], line[ix:])
 							continue
 						}
-						for j := 0; j < g.kw; j++ {
-							ox0, ox1 := g.tapColumns(j)
-							ix := ox0*g.sw - g.pl + j
-							if g.sw == 1 {
-								acc[i*g.kw+j] += dotRow(row[ox0:ox1], line[ix:])
-								continue
-							}
-							var s T
-							for ox := ox0; ox < ox1; ox++ {
-								s += row[ox] * line[ix]
-								ix += g.sw
-							}
-							acc[i*g.kw+j] += s
+						var s T
+						for ox := ox0; ox < ox1; ox++ {
+							s += row[ox] * line[ix]
+							ix += g.sw
 						}
+						acc[i*g.kw+j] += s
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // filterRow3 adds one row's contribution to a kernel row's three taps: acc[j] += Σ_ox row[ox]·line[ox−pl+j].

@@ -133,42 +133,67 @@ func depthwiseGeometryOf(name string, k int, x tensor.Shape) (depthwiseGeometry,
 // depthwiseMaxPool writes, for every image, group and pixel, the maximum over the group's k channels.
 func depthwiseMaxPool[T Float](e *Exec, g depthwiseGeometry, x, y []T) {
 	plane, groups := g.h*g.w, g.c/g.k
-	e.parallelFor(g.n*groups, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			// Output plane p pools input planes p·k … p·k+k-1 (groups are consecutive within an image,
-			// and images follow each other, so the index arithmetic needs no split into n and group).
-			in := x[p*g.k*plane : (p+1)*g.k*plane]
-			out := y[p*plane : (p+1)*plane]
-			copy(out, in[:plane])
-			for c := 1; c < g.k; c++ {
-				for i, v := range in[c*plane : (c+1)*plane] {
-					if v > out[i] {
-						out[i] = v
-					}
+	job := jobOf[depthwiseMaxPoolJob[T]](e)
+	job.g, job.x, job.y, job.plane = g, x, y, plane
+	e.parallel(g.n*groups, job)
+}
+
+type depthwiseMaxPoolJob[T Float] struct {
+	g     depthwiseGeometry
+	x     []T
+	y     []T
+	plane int
+}
+
+func (job *depthwiseMaxPoolJob[T]) Run(lo, hi int) {
+	g, x, y, plane := job.g, job.x, job.y, job.plane
+	for p := lo; p < hi; p++ {
+		// Output plane p pools input planes p·k … p·k+k-1 (groups are consecutive within an image,
+		// and images follow each other, so the index arithmetic needs no split into n and group).
+		in := x[p*g.k*plane : (p+1)*g.k*plane]
+		out := y[p*plane : (p+1)*plane]
+		copy(out, in[:plane])
+		for c := 1; c < g.k; c++ {
+			for i, v := range in[c*plane : (c+1)*plane] {
+				if v > out[i] {
+					out[i] = v
 				}
 			}
 		}
-	})
+	}
 }
 
 // depthwiseMaxPoolGrad routes each output gradient to the first channel of its group holding the maximum,
 // the channel depthwiseMaxPool picked.
 func depthwiseMaxPoolGrad[T Float](e *Exec, g depthwiseGeometry, x, dy, dx []T) {
 	plane, groups := g.h*g.w, g.c/g.k
-	e.parallelFor(g.n*groups, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			in, d := x[p*g.k*plane:(p+1)*g.k*plane], dx[p*g.k*plane:(p+1)*g.k*plane]
-			grad := dy[p*plane : (p+1)*plane]
-			clear(d)
-			for i := range plane {
-				at, best := i, in[i]
-				for c := 1; c < g.k; c++ {
-					if v := in[c*plane+i]; v > best {
-						at, best = c*plane+i, v
-					}
+	job := jobOf[depthwiseMaxPoolGradJob[T]](e)
+	job.g, job.x, job.dy, job.dx, job.plane = g, x, dy, dx, plane
+	e.parallel(g.n*groups, job)
+}
+
+type depthwiseMaxPoolGradJob[T Float] struct {
+	g     depthwiseGeometry
+	x     []T
+	dy    []T
+	dx    []T
+	plane int
+}
+
+func (job *depthwiseMaxPoolGradJob[T]) Run(lo, hi int) {
+	g, x, dy, dx, plane := job.g, job.x, job.dy, job.dx, job.plane
+	for p := lo; p < hi; p++ {
+		in, d := x[p*g.k*plane:(p+1)*g.k*plane], dx[p*g.k*plane:(p+1)*g.k*plane]
+		grad := dy[p*plane : (p+1)*plane]
+		clear(d)
+		for i := range plane {
+			at, best := i, in[i]
+			for c := 1; c < g.k; c++ {
+				if v := in[c*plane+i]; v > best {
+					at, best = c*plane+i, v
 				}
-				d[at] = grad[i]
 			}
+			d[at] = grad[i]
 		}
-	})
+	}
 }

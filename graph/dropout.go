@@ -103,15 +103,27 @@ func dropout[T Float](e *Exec, rate float64, seed, step uint64, x, y []T) {
 	// An element is kept when its 24-bit uniform draw u/2²⁴ is at least rate.
 	threshold := uint32(rate * (1 << 24))
 	key := mix64(seed ^ mix64(step+0x9e3779b97f4a7c15))
-	e.parallelFor(len(x), func(lo, hi int) {
-		for i := lo; i < hi; i++ {
-			if uint32(mix64(key+uint64(i))>>40) >= threshold {
-				y[i] = x[i] * scale
-			} else {
-				y[i] = 0
-			}
+	j := jobOf[dropoutJob[T]](e)
+	j.x, j.y, j.scale, j.threshold, j.key = x, y, scale, threshold, key
+	e.parallel(len(x), j)
+}
+
+type dropoutJob[T Float] struct {
+	x, y      []T
+	scale     T
+	threshold uint32
+	key       uint64
+}
+
+func (j *dropoutJob[T]) Run(lo, hi int) {
+	x, y, scale, threshold, key := j.x, j.y, j.scale, j.threshold, j.key
+	for i := lo; i < hi; i++ {
+		if uint32(mix64(key+uint64(i))>>40) >= threshold {
+			y[i] = x[i] * scale
+		} else {
+			y[i] = 0
 		}
-	})
+	}
 }
 
 // mix64 is the splitmix64 finaliser: a bijective hash of 64-bit words.

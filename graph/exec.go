@@ -1,8 +1,8 @@
 package graph
 
 import (
+	"reflect"
 	"runtime"
-	"sync"
 	"unsafe"
 )
 
@@ -17,6 +17,35 @@ type Exec struct {
 	run    uint64
 	memoOn bool
 	memos  map[memoKey]*memoBuf
+	// jobs holds one reusable job per kernel kind (see jobOf); workers run their parts of it.
+	jobs    map[reflect.Type]any
+	workers []chan span
+	done    chan struct{}
+}
+
+// Task is work over the index range [lo, hi) that an Exec splits across threads. Kernels describe their
+// work as a job struct (its fields are the kernel's arguments) implementing Task, kept in the Exec by
+// jobOf, so that splitting work allocates nothing in steady state.
+type Task interface{ Run(lo, hi int) }
+
+// span is one worker's share of a task.
+type span struct {
+	t      Task
+	lo, hi int
+}
+
+// jobOf returns the Exec's job of type J, creating it on first use.
+func jobOf[J any](e *Exec) *J {
+	key := reflect.TypeFor[J]()
+	if j, ok := e.jobs[key].(*J); ok {
+		return j
+	}
+	if e.jobs == nil {
+		e.jobs = map[reflect.Type]any{}
+	}
+	j := new(J)
+	e.jobs[key] = j
+	return j
 }
 
 // scratchSlots is how many scratch buffers one kernel may hold at once.
@@ -38,11 +67,15 @@ func NewExec(threads int) *Exec {
 // Threads is the number of threads kernels split their work over.
 func (e *Exec) Threads() int { return e.threads }
 
-// Close releases the GEMM engine's workers.
+// Close stops the Exec's worker goroutines and the GEMM engine's; the Exec must not run kernels after.
 func (e *Exec) Close() {
 	if e.gemm != nil {
 		e.gemm.Close()
 	}
+	for _, w := range e.workers {
+		close(w)
+	}
+	e.workers = nil
 }
 
 // scratch returns a buffer of n elements from slot, growing it if needed. Its contents are undefined, and
@@ -64,26 +97,39 @@ func scratch[T Float](e *Exec, slot, n int) []T {
 	return unsafe.Slice((*T)(unsafe.Pointer(&s.f64[0])), n)
 }
 
-// parallelFor splits [0, n) into contiguous chunks, one per thread, and runs body on each.
-func (e *Exec) parallelFor(n int, body func(lo, hi int)) {
-	workers := e.threads
-	if workers > n {
-		workers = n
-	}
-	if workers <= 1 {
-		body(0, n)
+// parallel splits [0, n) into contiguous chunks, one per thread: the calling goroutine runs the first,
+// persistent workers (started on first use) the others.
+func (e *Exec) parallel(n int, t Task) {
+	parts := min(e.threads, n)
+	if parts <= 1 {
+		t.Run(0, n)
 		return
 	}
-	var wg sync.WaitGroup
-	chunk := (n + workers - 1) / workers
-	for lo := chunk; lo < n; lo += chunk {
-		hi := min(lo+chunk, n)
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			body(lo, hi)
-		}()
+	if e.workers == nil {
+		e.done = make(chan struct{}, e.threads)
+		for range e.threads - 1 {
+			w := make(chan span, 1)
+			e.workers = append(e.workers, w)
+			go func() {
+				for s := range w {
+					s.t.Run(s.lo, s.hi)
+					e.done <- struct{}{}
+				}
+			}()
+		}
 	}
-	body(0, min(chunk, n))
-	wg.Wait()
+	chunk := (n + parts - 1) / parts
+	sent := 0
+	for lo := chunk; lo < n; lo += chunk {
+		e.workers[sent] <- span{t: t, lo: lo, hi: min(lo+chunk, n)}
+		sent++
+	}
+	t.Run(0, chunk)
+	for range sent {
+		<-e.done
+	}
 }
+
+// Split runs t over [0, n) split across the Exec's threads (for work outside kernels, such as optimiser
+// updates). Passing a pointer to a long-lived Task keeps it allocation-free.
+func (e *Exec) Split(n int, t Task) { e.parallel(n, t) }

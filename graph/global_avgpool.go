@@ -56,15 +56,25 @@ func (op GlobalAvgPool) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) er
 }
 
 func globalAvgPool[T Float](e *Exec, planes, size int, x, y []T) {
-	e.parallelFor(planes, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			var s T
-			for _, v := range x[p*size : (p+1)*size] {
-				s += v
-			}
-			y[p] = s / T(size)
+	j := jobOf[globalAvgPoolJob[T]](e)
+	j.size, j.x, j.y = size, x, y
+	e.parallel(planes, j)
+}
+
+type globalAvgPoolJob[T Float] struct {
+	size int
+	x, y []T
+}
+
+func (j *globalAvgPoolJob[T]) Run(lo, hi int) {
+	size, x, y := j.size, j.x, j.y
+	for p := lo; p < hi; p++ {
+		var s T
+		for _, v := range x[p*size : (p+1)*size] {
+			s += v
 		}
-	})
+		y[p] = s / T(size)
+	}
 }
 
 // GlobalAvgPoolGrad spreads a (N, C) gradient evenly over H×W positions.
@@ -108,13 +118,23 @@ func (op GlobalAvgPoolGrad) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense
 }
 
 func globalAvgPoolGrad[T Float](e *Exec, planes, size int, dy, dx []T) {
-	e.parallelFor(planes, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			v := dy[p] / T(size)
-			plane := dx[p*size : (p+1)*size]
-			for i := range plane {
-				plane[i] = v
-			}
+	j := jobOf[globalAvgPoolGradJob[T]](e)
+	j.size, j.dy, j.dx = size, dy, dx
+	e.parallel(planes, j)
+}
+
+type globalAvgPoolGradJob[T Float] struct {
+	size   int
+	dy, dx []T
+}
+
+func (j *globalAvgPoolGradJob[T]) Run(lo, hi int) {
+	size, dy, dx := j.size, j.dy, j.dx
+	for p := lo; p < hi; p++ {
+		v := dy[p] / T(size)
+		plane := dx[p*size : (p+1)*size]
+		for i := range plane {
+			plane[i] = v
 		}
-	})
+	}
 }

@@ -49,39 +49,61 @@ func maxPool[T Float](e *Exec, g convGeometry, x, y []T) {
 		maxPool2x2(e, g, x, y)
 		return
 	}
-	e.parallelFor(g.n*g.c, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			in, out := x[p*g.h*g.w:(p+1)*g.h*g.w], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
-			for oy := 0; oy < g.oh; oy++ {
-				for ox := 0; ox < g.ow; ox++ {
-					y0, y1, x0, x1 := g.window(oy, ox)
-					best := in[y0*g.w+x0]
-					for iy := y0; iy < y1; iy++ {
-						for _, v := range in[iy*g.w+x0 : iy*g.w+x1] {
-							best = max(best, v) // branch-free: comparisons of data mispredict
-						}
+	job := jobOf[maxPoolJob[T]](e)
+	job.g, job.x, job.y = g, x, y
+	e.parallel(g.n*g.c, job)
+}
+
+type maxPoolJob[T Float] struct {
+	g convGeometry
+	x []T
+	y []T
+}
+
+func (job *maxPoolJob[T]) Run(lo, hi int) {
+	g, x, y := job.g, job.x, job.y
+	for p := lo; p < hi; p++ {
+		in, out := x[p*g.h*g.w:(p+1)*g.h*g.w], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
+		for oy := 0; oy < g.oh; oy++ {
+			for ox := 0; ox < g.ow; ox++ {
+				y0, y1, x0, x1 := g.window(oy, ox)
+				best := in[y0*g.w+x0]
+				for iy := y0; iy < y1; iy++ {
+					for _, v := range in[iy*g.w+x0 : iy*g.w+x1] {
+						best = max(best, v) // branch-free: comparisons of data mispredict
 					}
-					out[oy*g.ow+ox] = best
 				}
+				out[oy*g.ow+ox] = best
 			}
 		}
-	})
+	}
 }
 
 // maxPool2x2 is maxPool for 2×2 windows with stride 2 and no padding.
 func maxPool2x2[T Float](e *Exec, g convGeometry, x, y []T) {
-	e.parallelFor(g.n*g.c, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			in, out := x[p*g.h*g.w:(p+1)*g.h*g.w], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
-			for oy := 0; oy < g.oh; oy++ {
-				r0, r1 := in[2*oy*g.w:], in[(2*oy+1)*g.w:]
-				row := out[oy*g.ow : (oy+1)*g.ow]
-				for ox := range row {
-					row[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
-				}
+	job := jobOf[maxPool2x2Job[T]](e)
+	job.g, job.x, job.y = g, x, y
+	e.parallel(g.n*g.c, job)
+}
+
+type maxPool2x2Job[T Float] struct {
+	g convGeometry
+	x []T
+	y []T
+}
+
+func (job *maxPool2x2Job[T]) Run(lo, hi int) {
+	g, x, y := job.g, job.x, job.y
+	for p := lo; p < hi; p++ {
+		in, out := x[p*g.h*g.w:(p+1)*g.h*g.w], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
+		for oy := 0; oy < g.oh; oy++ {
+			r0, r1 := in[2*oy*g.w:], in[(2*oy+1)*g.w:]
+			row := out[oy*g.ow : (oy+1)*g.ow]
+			for ox := range row {
+				row[ox] = max(r0[2*ox], r0[2*ox+1], r1[2*ox], r1[2*ox+1])
 			}
 		}
-	})
+	}
 }
 
 // maxPoolGrad routes each output gradient to the first element (row-major) of its window that equals
@@ -92,21 +114,34 @@ func maxPoolGrad[T Float](e *Exec, g convGeometry, x, y, dy, dx []T) {
 		maxPoolGrad2x2(e, g, x, y, dy, dx)
 		return
 	}
-	e.parallelFor(g.n*g.c, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			in, d := x[p*g.h*g.w:(p+1)*g.h*g.w], dx[p*g.h*g.w:(p+1)*g.h*g.w]
-			grad, out := dy[p*g.oh*g.ow:(p+1)*g.oh*g.ow], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
-			clear(d)
-			for oy := 0; oy < g.oh; oy++ {
-				for ox := 0; ox < g.ow; ox++ {
-					y0, y1, x0, x1 := g.window(oy, ox)
-					m := out[oy*g.ow+ox]
-					at := firstEqual(in, g.w, y0, y1, x0, x1, m)
-					d[at] += grad[oy*g.ow+ox]
-				}
+	job := jobOf[maxPoolGradJob[T]](e)
+	job.g, job.x, job.y, job.dy, job.dx = g, x, y, dy, dx
+	e.parallel(g.n*g.c, job)
+}
+
+type maxPoolGradJob[T Float] struct {
+	g  convGeometry
+	x  []T
+	y  []T
+	dy []T
+	dx []T
+}
+
+func (job *maxPoolGradJob[T]) Run(lo, hi int) {
+	g, x, y, dy, dx := job.g, job.x, job.y, job.dy, job.dx
+	for p := lo; p < hi; p++ {
+		in, d := x[p*g.h*g.w:(p+1)*g.h*g.w], dx[p*g.h*g.w:(p+1)*g.h*g.w]
+		grad, out := dy[p*g.oh*g.ow:(p+1)*g.oh*g.ow], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
+		clear(d)
+		for oy := 0; oy < g.oh; oy++ {
+			for ox := 0; ox < g.ow; ox++ {
+				y0, y1, x0, x1 := g.window(oy, ox)
+				m := out[oy*g.ow+ox]
+				at := firstEqual(in, g.w, y0, y1, x0, x1, m)
+				d[at] += grad[oy*g.ow+ox]
 			}
 		}
-	})
+	}
 }
 
 // firstEqual returns the index of the first element of the window rows [y0, y1) × columns [x0, x1) of
@@ -126,61 +161,96 @@ func firstEqual[T Float](in []T, w, y0, y1, x0, x1 int, m T) int {
 // avgPool averages each window over the pixels inside the image (padding is not counted, as in
 // TensorFlow).
 func avgPool[T Float](e *Exec, g convGeometry, x, y []T) {
-	e.parallelFor(g.n*g.c, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			in, out := x[p*g.h*g.w:(p+1)*g.h*g.w], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
-			for oy := 0; oy < g.oh; oy++ {
-				for ox := 0; ox < g.ow; ox++ {
-					y0, y1, x0, x1 := g.window(oy, ox)
-					var s T
-					for iy := y0; iy < y1; iy++ {
-						for _, v := range in[iy*g.w+x0 : iy*g.w+x1] {
-							s += v
-						}
+	job := jobOf[avgPoolJob[T]](e)
+	job.g, job.x, job.y = g, x, y
+	e.parallel(g.n*g.c, job)
+}
+
+type avgPoolJob[T Float] struct {
+	g convGeometry
+	x []T
+	y []T
+}
+
+func (job *avgPoolJob[T]) Run(lo, hi int) {
+	g, x, y := job.g, job.x, job.y
+	for p := lo; p < hi; p++ {
+		in, out := x[p*g.h*g.w:(p+1)*g.h*g.w], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
+		for oy := 0; oy < g.oh; oy++ {
+			for ox := 0; ox < g.ow; ox++ {
+				y0, y1, x0, x1 := g.window(oy, ox)
+				var s T
+				for iy := y0; iy < y1; iy++ {
+					for _, v := range in[iy*g.w+x0 : iy*g.w+x1] {
+						s += v
 					}
-					out[oy*g.ow+ox] = s / T((y1-y0)*(x1-x0))
 				}
+				out[oy*g.ow+ox] = s / T((y1-y0)*(x1-x0))
 			}
 		}
-	})
+	}
 }
 
 // avgPoolGrad spreads each output gradient evenly over the pixels its window averaged.
 func avgPoolGrad[T Float](e *Exec, g convGeometry, dy, dx []T) {
-	e.parallelFor(g.n*g.c, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			d := dx[p*g.h*g.w : (p+1)*g.h*g.w]
-			grad := dy[p*g.oh*g.ow : (p+1)*g.oh*g.ow]
-			clear(d)
-			for oy := 0; oy < g.oh; oy++ {
-				for ox := 0; ox < g.ow; ox++ {
-					y0, y1, x0, x1 := g.window(oy, ox)
-					share := grad[oy*g.ow+ox] / T((y1-y0)*(x1-x0))
-					for iy := y0; iy < y1; iy++ {
-						row := d[iy*g.w+x0 : iy*g.w+x1]
-						for i := range row {
-							row[i] += share
-						}
+	job := jobOf[avgPoolGradJob[T]](e)
+	job.g, job.dy, job.dx = g, dy, dx
+	e.parallel(g.n*g.c, job)
+}
+
+type avgPoolGradJob[T Float] struct {
+	g  convGeometry
+	dy []T
+	dx []T
+}
+
+func (job *avgPoolGradJob[T]) Run(lo, hi int) {
+	g, dy, dx := job.g, job.dy, job.dx
+	for p := lo; p < hi; p++ {
+		d := dx[p*g.h*g.w : (p+1)*g.h*g.w]
+		grad := dy[p*g.oh*g.ow : (p+1)*g.oh*g.ow]
+		clear(d)
+		for oy := 0; oy < g.oh; oy++ {
+			for ox := 0; ox < g.ow; ox++ {
+				y0, y1, x0, x1 := g.window(oy, ox)
+				share := grad[oy*g.ow+ox] / T((y1-y0)*(x1-x0))
+				for iy := y0; iy < y1; iy++ {
+					row := d[iy*g.w+x0 : iy*g.w+x1]
+					for i := range row {
+						row[i] += share
 					}
 				}
 			}
 		}
-	})
+	}
 }
 
 // maxPoolGrad2x2 is maxPoolGrad for 2×2 windows with stride 2 and no padding.
 func maxPoolGrad2x2[T Float](e *Exec, g convGeometry, x, y, dy, dx []T) {
-	e.parallelFor(g.n*g.c, func(lo, hi int) {
-		for p := lo; p < hi; p++ {
-			in, d := x[p*g.h*g.w:(p+1)*g.h*g.w], dx[p*g.h*g.w:(p+1)*g.h*g.w]
-			grad, out := dy[p*g.oh*g.ow:(p+1)*g.oh*g.ow], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
-			clear(d)
-			for oy := 0; oy < g.oh; oy++ {
-				for ox := 0; ox < g.ow; ox++ {
-					at := firstEqual(in, g.w, 2*oy, 2*oy+2, 2*ox, 2*ox+2, out[oy*g.ow+ox])
-					d[at] = grad[oy*g.ow+ox]
-				}
+	job := jobOf[maxPoolGrad2x2Job[T]](e)
+	job.g, job.x, job.y, job.dy, job.dx = g, x, y, dy, dx
+	e.parallel(g.n*g.c, job)
+}
+
+type maxPoolGrad2x2Job[T Float] struct {
+	g  convGeometry
+	x  []T
+	y  []T
+	dy []T
+	dx []T
+}
+
+func (job *maxPoolGrad2x2Job[T]) Run(lo, hi int) {
+	g, x, y, dy, dx := job.g, job.x, job.y, job.dy, job.dx
+	for p := lo; p < hi; p++ {
+		in, d := x[p*g.h*g.w:(p+1)*g.h*g.w], dx[p*g.h*g.w:(p+1)*g.h*g.w]
+		grad, out := dy[p*g.oh*g.ow:(p+1)*g.oh*g.ow], y[p*g.oh*g.ow:(p+1)*g.oh*g.ow]
+		clear(d)
+		for oy := 0; oy < g.oh; oy++ {
+			for ox := 0; ox < g.ow; ox++ {
+				at := firstEqual(in, g.w, 2*oy, 2*oy+2, 2*ox, 2*ox+2, out[oy*g.ow+ox])
+				d[at] = grad[oy*g.ow+ox]
 			}
 		}
-	})
+	}
 }

@@ -52,15 +52,22 @@ func (op ReLU) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 }
 
 func relu[T Float](e *Exec, x, y []T) {
-	e.parallelFor(len(x), func(lo, hi int) {
-		if is32[T]() {
-			relu32(cast[float32](x[lo:hi]), cast[float32](y[lo:hi]))
-			return
-		}
-		for i, v := range x[lo:hi] {
-			y[lo+i] = max(v, 0)
-		}
-	})
+	j := jobOf[reluJob[T]](e)
+	j.x, j.y = x, y
+	e.parallel(len(x), j)
+}
+
+type reluJob[T Float] struct{ x, y []T }
+
+func (j *reluJob[T]) Run(lo, hi int) {
+	x, y := j.x, j.y
+	if is32[T]() {
+		relu32(cast[float32](x[lo:hi]), cast[float32](y[lo:hi]))
+		return
+	}
+	for i, v := range x[lo:hi] {
+		y[lo+i] = max(v, 0)
+	}
 }
 
 // relu32 clears negative values (and -0) branch-free: the sign bit, smeared over the word, masks it.
@@ -119,17 +126,24 @@ func (op ReLUGrad) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 }
 
 func reluGrad[T Float](e *Exec, y, dy, dx []T) {
-	e.parallelFor(len(y), func(lo, hi int) {
-		if is32[T]() {
-			reluGrad32(cast[float32](y[lo:hi]), cast[float32](dy[lo:hi]), cast[float32](dx[lo:hi]))
-			return
+	j := jobOf[reluGradJob[T]](e)
+	j.y, j.dy, j.dx = y, dy, dx
+	e.parallel(len(y), j)
+}
+
+type reluGradJob[T Float] struct{ y, dy, dx []T }
+
+func (j *reluGradJob[T]) Run(lo, hi int) {
+	y, dy, dx := j.y, j.dy, j.dx
+	if is32[T]() {
+		reluGrad32(cast[float32](y[lo:hi]), cast[float32](dy[lo:hi]), cast[float32](dx[lo:hi]))
+		return
+	}
+	for i, v := range y[lo:hi] {
+		if v > 0 {
+			dx[lo+i] = dy[lo+i]
+		} else {
+			dx[lo+i] = 0
 		}
-		for i, v := range y[lo:hi] {
-			if v > 0 {
-				dx[lo+i] = dy[lo+i]
-			} else {
-				dx[lo+i] = 0
-			}
-		}
-	})
+	}
 }

@@ -48,3 +48,31 @@ func BenchmarkTrainStep(b *testing.B) {
 		}
 	}
 }
+
+// TestTrainStepAllocatesNothing checks that a CNN training step (forward, backward, optimizer update)
+// allocates nothing once the program's buffers exist.
+func TestTrainStepAllocatesNothing(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	tr, err := NewTrainer(arch.FashionCNN{}, nil, Config{BatchSize: 8, Optimizer: OptimizerConfig{Name: "nadam"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tr.Close()
+	p, err := tr.program(8, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	step := func() {
+		if _, _, err := tr.step1(p, 1e-3); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := 0; i < 3; i++ {
+		step()
+	}
+	if n := testing.AllocsPerRun(5, step); n != 0 {
+		t.Fatalf("a training step allocates %v times", n)
+	}
+}

@@ -3,9 +3,7 @@ package training
 import (
 	"fmt"
 	"math"
-	"runtime"
 	"strconv"
-	"sync"
 
 	"gorgonia.org/tensor"
 
@@ -83,6 +81,37 @@ type adaptive struct {
 	t           int64
 	uProduct    float64 // Nadam's running product of momentum-schedule terms
 	slots       map[string][2][]float32
+	threads
+	job adaptiveJob
+}
+
+// threads lets an optimiser split large updates over the trainer's execution threads.
+type threads struct{ exec *graph.Exec }
+
+func (t *threads) setExec(e *graph.Exec) { t.exec = e }
+
+// split runs job over [0, n), in parallel when n is large enough to be worth it.
+func (t *threads) split(n int, job graph.Task) {
+	if t.exec == nil || n < 1<<16 {
+		job.Run(0, n)
+		return
+	}
+	t.exec.Split(n, job)
+}
+
+// adaptiveJob updates a range of one parameter.
+type adaptiveJob struct {
+	nesterov                       bool
+	w, g, m, v                     []float32
+	b1, b2, cm, cg, cv, lr, a, eps float32
+}
+
+func (j *adaptiveJob) Run(lo, hi int) {
+	if j.nesterov {
+		nadamUpdate(j.w[lo:hi], j.g[lo:hi], j.m[lo:hi], j.v[lo:hi], j.b1, j.b2, j.cm, j.cg, j.cv, j.lr, j.eps)
+	} else {
+		adamUpdate(j.w[lo:hi], j.g[lo:hi], j.m[lo:hi], j.v[lo:hi], j.b1, j.b2, j.a, j.eps)
+	}
 }
 
 func (o *adaptive) String() string {
@@ -124,37 +153,11 @@ func (o *adaptive) Step(params []*graph.Param, grads []*tensor.Dense, lr float64
 			s = [2][]float32{make([]float32, len(w)), make([]float32, len(w))}
 			o.slots[p.Name] = s
 		}
-		m, v := s[0], s[1]
-		inParallel(len(w), func(lo, hi int) {
-			if o.nesterov {
-				nadamUpdate(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], float32(b1), float32(b2), float32(cm), float32(cg), float32(cv), float32(lr), float32(o.eps))
-			} else {
-				adamUpdate(w[lo:hi], g[lo:hi], m[lo:hi], v[lo:hi], float32(b1), float32(b2), float32(alpha), float32(o.eps))
-			}
-		})
+		o.job = adaptiveJob{nesterov: o.nesterov, w: w, g: g, m: s[0], v: s[1], b1: float32(b1), b2: float32(b2),
+			cm: float32(cm), cg: float32(cg), cv: float32(cv), lr: float32(lr), a: float32(alpha), eps: float32(o.eps)}
+		o.split(len(w), &o.job)
 	}
 	return nil
-}
-
-// inParallel splits [0, n) over the available cores when n is large enough to be worth it.
-func inParallel(n int, body func(lo, hi int)) {
-	const grain = 1 << 16
-	workers := min(runtime.GOMAXPROCS(0), n/grain)
-	if workers <= 1 {
-		body(0, n)
-		return
-	}
-	var wg sync.WaitGroup
-	chunk := (n + workers - 1) / workers
-	for lo := chunk; lo < n; lo += chunk {
-		wg.Add(1)
-		go func(lo, hi int) {
-			defer wg.Done()
-			body(lo, hi)
-		}(lo, min(lo+chunk, n))
-	}
-	body(0, chunk)
-	wg.Wait()
 }
 
 func adamUpdate(w, g, m, v []float32, b1, b2, alpha, eps float32) {
@@ -241,6 +244,34 @@ type sgd struct {
 	nesterov bool
 	t        int64
 	velocity map[string][]float32
+	threads
+	job sgdJob
+}
+
+// sgdJob updates a range of one parameter.
+type sgdJob struct {
+	nesterov bool
+	w, g, v  []float32
+	mu, rate float32
+}
+
+func (j *sgdJob) Run(lo, hi int) {
+	w, g, mu, rate := j.w[lo:hi], j.g[lo:hi], j.mu, j.rate
+	if j.v == nil {
+		for i, gi := range g {
+			w[i] -= rate * gi
+		}
+		return
+	}
+	v := j.v[lo:hi]
+	for i, gi := range g {
+		v[i] = mu*v[i] - rate*gi
+		if j.nesterov {
+			w[i] += mu*v[i] - rate*gi
+		} else {
+			w[i] += v[i]
+		}
+	}
 }
 
 func (o *sgd) String() string {
@@ -257,25 +288,16 @@ func (o *sgd) Step(params []*graph.Param, grads []*tensor.Dense, lr float64) err
 	mu, rate := float32(o.momentum), float32(lr)
 	for i, p := range params {
 		w, g := p.Value.Float32s(), grads[i].Float32s()
-		if mu == 0 {
-			for j, gj := range g {
-				w[j] -= rate * gj
-			}
-			continue
-		}
-		v, ok := o.velocity[p.Name]
-		if !ok {
-			v = make([]float32, len(w))
-			o.velocity[p.Name] = v
-		}
-		for j, gj := range g {
-			v[j] = mu*v[j] - rate*gj
-			if o.nesterov {
-				w[j] += mu*v[j] - rate*gj
-			} else {
-				w[j] += v[j]
+		var v []float32
+		if mu != 0 {
+			var ok bool
+			if v, ok = o.velocity[p.Name]; !ok {
+				v = make([]float32, len(w))
+				o.velocity[p.Name] = v
 			}
 		}
+		o.job = sgdJob{nesterov: o.nesterov, w: w, g: g, v: v, mu: mu, rate: rate}
+		o.split(len(w), &o.job)
 	}
 	return nil
 }

@@ -137,6 +137,9 @@ func NewTrainer(model arch.Model, params *graph.Params, cfg Config) (*Trainer, e
 		train: map[int]*program{}, eval: map[int]*program{},
 		history: History{Model: model.Name(), Optimizer: opt.String(), BatchSize: cfg.BatchSize, Seed: int64(cfg.Seed)},
 	}
+	if s, ok := opt.(interface{ setExec(*graph.Exec) }); ok {
+		s.setExec(t.exec)
+	}
 	// Compiling the training program creates (and initialises) every parameter.
 	if _, err := t.program(cfg.BatchSize, true); err != nil {
 		t.Close()
