@@ -18,4 +18,12 @@
 //
 // Datasets keep raw uint8 pixels (N×H×W×C); conversion to float32 happens only
 // when a batch is filled, into buffers owned by the caller.
+//
+// Photos in class folders (tf_flowers) follow the same pattern with decoded RGB
+// photos of any size, cropped and resized as tf.image.resize does when a batch is filled:
+//
+//	_, err = data.EnsureFlowers(ctx, root, data.FetchOptions{})       // flower_photos.tgz, sha256, safe extraction
+//	photos, err := data.LoadFlowers(root, data.LoadOptions{ShorterSide: 256})
+//	train, valid, test, err := data.SplitFlowers(photos, 42)          // 75% / 15% / 10%, as the book
+//	b, err := data.NewImageBatcher(train, data.ImageBatchOptions{BatchSize: 32, Train: true, Shuffle: true, Seed: 42, Norm: data.ScaleToUnit(3)})
 package data
