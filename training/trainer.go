@@ -333,6 +333,9 @@ func (t *Trainer) FitSource(batches, val BatchSource) (*History, error) {
 			if rec.ValLoss, rec.ValAccuracy, err = t.EvaluateSource(val); err != nil {
 				return nil, fmt.Errorf("epoch %d validation: %w", epoch, err)
 			}
+			if math.IsNaN(rec.ValLoss) || math.IsInf(rec.ValLoss, 0) {
+				return nil, fmt.Errorf("%w: validation loss is %v after epoch %d; lower the learning rate", ErrDiverged, rec.ValLoss, epoch)
+			}
 		}
 		rec.Seconds = time.Since(start).Seconds()
 		rec = progress.EndEpoch(rec)

@@ -18,7 +18,7 @@ func fashion(t *testing.T) (train, test *data.Dataset) {
 	t.Helper()
 	root := os.Getenv(data.EnvRoot)
 	if root == "" {
-		t.Skip("FOVEA_DATA is not set: this test needs the real Fashion-MNIST files (e.g. FOVEA_DATA=../shared/data)")
+		t.Skip("FOVEA_DATA is not set: this test needs the real Fashion-MNIST files (e.g. FOVEA_DATA=$PWD/../shared/data)")
 	}
 	train, test, err := data.LoadFashionMNIST(root)
 	if errors.Is(err, data.ErrNotFound) || errors.Is(err, os.ErrNotExist) {

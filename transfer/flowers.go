@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -61,7 +62,7 @@ type FlowersOptions struct {
 	// UnfreezeTop, when positive, fine-tunes only the backbone's last UnfreezeTop layers.
 	UnfreezeTop int
 	BatchSize   int     // default 32
-	Dropout     float64 // head dropout, default 0.2
+	Dropout     float64 // head dropout, default 0.2 (negative: none)
 	Size        int     // input side, default 224
 	Seed        uint64
 	// PerClass limits the photos per class (0: all 3670), for quick runs.
@@ -124,6 +125,12 @@ func RunFlowers(ctx context.Context, o FlowersOptions) (*FlowersMetrics, error) 
 	}
 	if o.Size == 0 {
 		o.Size = 224
+	}
+	if o.Dropout == 0 {
+		o.Dropout = 0.2
+	}
+	if o.Dropout < 0 {
+		o.Dropout = 0 // an explicit "no dropout"
 	}
 	backbone, err := NewBackbone(o.Backbone, o.Size)
 	if err != nil {
@@ -248,6 +255,9 @@ func RunFlowers(ctx context.Context, o FlowersOptions) (*FlowersMetrics, error) 
 		loss, acc, err := tr.EvaluateSource(testSrc)
 		if err != nil {
 			return fmt.Errorf("phase %s test: %w", name, err)
+		}
+		if math.IsNaN(loss) || math.IsInf(loss, 0) {
+			return fmt.Errorf("phase %s: %w: the test loss is %v (the weights blew up); lower the learning rate", name, training.ErrDiverged, loss)
 		}
 		r := PhaseResult{Name: name, Epochs: len(h.Epochs), Optimizer: tr.History().Optimizer, Schedule: sched.String(),
 			Trainable: trainable, TestAccuracy: acc, TestLoss: loss, Seconds: time.Since(began).Seconds()}
