@@ -3,12 +3,22 @@ package graph
 import "fmt"
 
 // convGeometry describes one convolution: input (n, c, h, w), kernel (o, c, kh, kw), output (n, o, oh, ow).
+//
+// A kernel tap (i, j) is live when it reads an image pixel for at least one output position; a tap that
+// only ever meets padding contributes nothing, so im2col leaves it out (K = C·live taps instead of
+// C·KH·KW) and the weights are restricted to the live taps. It matters for small feature maps: a 3×3
+// SAME convolution of a 1×1 map (ResNet-34's last stage on 28×28 inputs) has one live tap out of nine.
 type convGeometry struct {
 	n, c, h, w     int
 	o, kh, kw      int
 	oh, ow         int
 	sh, sw, pt, pl int
+	nLive          int
+	taps           [maxTaps]uint8 // live taps as i·KW+j, when nLive < KH·KW
 }
+
+// maxTaps bounds the kernels whose dead taps are skipped; larger kernels use every tap.
+const maxTaps = 64
 
 func newConvGeometry(n, c, h, w, o, kh, kw, sh, sw int, pad Padding) (convGeometry, error) {
 	if n <= 0 || c <= 0 || h <= 0 || w <= 0 || o <= 0 || kh <= 0 || kw <= 0 {
@@ -22,7 +32,84 @@ func newConvGeometry(n, c, h, w, o, kh, kw, sh, sw int, pad Padding) (convGeomet
 	if oh <= 0 || ow <= 0 {
 		return convGeometry{}, fmt.Errorf("conv: %w: kernel %dx%d does not fit input %dx%d with padding %+v", ErrShape, kh, kw, h, w, pad)
 	}
-	return convGeometry{n: n, c: c, h: h, w: w, o: o, kh: kh, kw: kw, oh: oh, ow: ow, sh: sh, sw: sw, pt: pad.Top, pl: pad.Left}, nil
+	g := convGeometry{n: n, c: c, h: h, w: w, o: o, kh: kh, kw: kw, oh: oh, ow: ow, sh: sh, sw: sw, pt: pad.Top, pl: pad.Left, nLive: kh * kw}
+	if kh*kw <= maxTaps {
+		live := 0
+		for i := 0; i < kh; i++ {
+			for j := 0; j < kw; j++ {
+				if g.reads(i, j) {
+					g.taps[live] = uint8(i*kw + j)
+					live++
+				}
+			}
+		}
+		g.nLive = live
+	}
+	return g, nil
+}
+
+// reads reports whether tap (i, j) reads an image pixel for some output position.
+func (g convGeometry) reads(i, j int) bool {
+	row, col := false, false
+	for oy := 0; oy < g.oh && !row; oy++ {
+		iy := oy*g.sh - g.pt + i
+		row = iy >= 0 && iy < g.h
+	}
+	for ox := 0; ox < g.ow && !col; ox++ {
+		ix := ox*g.sw - g.pl + j
+		col = ix >= 0 && ix < g.w
+	}
+	return row && col
+}
+
+// allLive reports whether every tap is live.
+func (g convGeometry) allLive() bool { return g.nLive == g.kh*g.kw }
+
+// tap returns the kernel position of live tap t.
+func (g convGeometry) tap(t int) (i, j int) {
+	if g.allLive() {
+		return t / g.kw, t % g.kw
+	}
+	k := int(g.taps[t])
+	return k / g.kw, k % g.kw
+}
+
+// k is the inner dimension of the convolution's matrix product: C times the live taps.
+func (g convGeometry) k() int { return g.c * g.nLive }
+
+// liveWeights returns the kernel restricted to the live taps, O × (C·live taps): w itself when every tap
+// is live, else a copy in scratch slot 3.
+func liveWeights[T Float](e *Exec, g convGeometry, w []T) []T {
+	if g.allLive() {
+		return w
+	}
+	k, full := g.k(), g.kh*g.kw
+	live := scratch[T](e, 3, g.o*k)
+	for o := 0; o < g.o; o++ {
+		for c := 0; c < g.c; c++ {
+			src := w[(o*g.c+c)*full:]
+			dst := live[o*k+c*g.nLive:]
+			for t := 0; t < g.nLive; t++ {
+				dst[t] = src[g.taps[t]]
+			}
+		}
+	}
+	return live
+}
+
+// spreadWeights writes a gradient over the live taps into the full kernel gradient, zero at dead taps.
+func spreadWeights[T Float](g convGeometry, live, dw []T) {
+	k, full := g.k(), g.kh*g.kw
+	clear(dw)
+	for o := 0; o < g.o; o++ {
+		for c := 0; c < g.c; c++ {
+			src := live[o*k+c*g.nLive:]
+			dst := dw[(o*g.c+c)*full:]
+			for t := 0; t < g.nLive; t++ {
+				dst[g.taps[t]] = src[t]
+			}
+		}
+	}
 }
 
 // colBudget bounds the im2col buffer, in elements; batches are processed in chunks of images that fit.
@@ -30,16 +117,16 @@ const colBudget = 8 << 20
 
 // imagesPerChunk is how many images' columns fit the im2col budget at once (at least one).
 func (g convGeometry) imagesPerChunk() int {
-	per := g.c * g.kh * g.kw * g.oh * g.ow
+	per := g.k() * g.oh * g.ow
 	return max(1, min(g.n, colBudget/max(per, 1)))
 }
 
-// im2col writes the columns of images [n0, n0+nb) into col, laid out (C·KH·KW) × (nb·OH·OW): row
-// (c·KH+i)·KW+j holds, for every output position, the input pixel under kernel tap (i, j) of channel c.
+// im2col writes the columns of images [n0, n0+nb) into col, laid out (C·live taps) × (nb·OH·OW): row
+// c·live+t holds, for every output position, the input pixel under live kernel tap t of channel c.
 func im2col[T Float](e *Exec, g convGeometry, x []T, n0, nb int, col []T) {
 	ohw := g.oh * g.ow
 	cols := nb * ohw
-	rows := g.c * g.kh * g.kw
+	rows := g.k()
 	job := jobOf[im2colJob[T]](e)
 	job.g, job.x, job.n0, job.nb, job.col, job.ohw, job.cols = g, x, n0, nb, col, ohw, cols
 	e.parallel(rows, job)
@@ -58,7 +145,8 @@ type im2colJob[T Float] struct {
 func (job *im2colJob[T]) Run(lo, hi int) {
 	g, x, n0, nb, col, ohw, cols := job.g, job.x, job.n0, job.nb, job.col, job.ohw, job.cols
 	for r := lo; r < hi; r++ {
-		c, i, j := r/(g.kh*g.kw), (r/g.kw)%g.kh, r%g.kw
+		c := r / g.nLive
+		i, j := g.tap(r % g.nLive)
 		dst := col[r*cols : (r+1)*cols]
 		for b := 0; b < nb; b++ {
 			src := x[((n0+b)*g.c+c)*g.h*g.w:]
@@ -116,9 +204,10 @@ type col2imJob[T Float] struct {
 func (job *col2imJob[T]) Run(lo, hi int) {
 	g, col, n0, nb, dx, ohw, cols := job.g, job.col, job.n0, job.nb, job.dx, job.ohw, job.cols
 	for c := lo; c < hi; c++ {
-		for i := 0; i < g.kh; i++ {
-			for j := 0; j < g.kw; j++ {
-				r := (c*g.kh+i)*g.kw + j
+		for t := 0; t < g.nLive; t++ {
+			{
+				i, j := g.tap(t)
+				r := c*g.nLive + t
 				srcRow := col[r*cols : (r+1)*cols]
 				ox0 := min(g.ow, max(0, (g.pl-j+g.sw-1)/g.sw))
 				ox1 := min(g.ow, (g.w+g.pl-j+g.sw-1)/g.sw)
@@ -219,7 +308,7 @@ func (job *scatterJob[T]) Run(lo, hi int) {
 // columns returns the im2col matrix of images [n0, n0+nb) of x, from this run's memo when the forward
 // pass or the kernel gradient already built it.
 func columns[T Float](e *Exec, g convGeometry, x []T, n0, nb int) []T {
-	size := g.c * g.kh * g.kw * nb * g.oh * g.ow
+	size := g.k() * nb * g.oh * g.ow
 	if !e.memoOn {
 		col := scratch[T](e, 0, size)
 		im2col(e, g, x, n0, nb, col)
@@ -314,7 +403,8 @@ func convForward[T Float](e *Exec, g convGeometry, x, w, y []T) error {
 
 // convForwardEpilogue is convForward adding bias (if non-nil) and applying the epilogue.
 func convForwardEpilogue[T Float](e *Exec, g convGeometry, x, w, y, bias []T, ep epilogue) error {
-	k := g.c * g.kh * g.kw
+	k := g.k()
+	w = liveWeights(e, g, w)
 	ohw := g.oh * g.ow
 	if g.perImage() {
 		for n := 0; n < g.n; n++ {
@@ -342,7 +432,20 @@ func convForwardEpilogue[T Float](e *Exec, g convGeometry, x, w, y, bias []T, ep
 
 // convBackpropFilter computes dw = Σ_images dy · colᵀ.
 func convBackpropFilter[T Float](e *Exec, g convGeometry, x, dy, dw []T) error {
-	k := g.c * g.kh * g.kw
+	if !g.allLive() {
+		live := scratch[T](e, 3, g.o*g.k())
+		if err := convBackpropFilterLive(e, g, x, dy, live); err != nil {
+			return err
+		}
+		spreadWeights(g, live, dw)
+		return nil
+	}
+	return convBackpropFilterLive(e, g, x, dy, dw)
+}
+
+// convBackpropFilterLive computes the kernel gradient over the live taps, O × (C·live taps).
+func convBackpropFilterLive[T Float](e *Exec, g convGeometry, x, dy, dw []T) error {
+	k := g.k()
 	ohw := g.oh * g.ow
 	if g.perImage() {
 		for n := 0; n < g.n; n++ {
@@ -376,7 +479,8 @@ func convBackpropFilter[T Float](e *Exec, g convGeometry, x, dy, dw []T) error {
 
 // convBackpropInput computes dx = col2im(wᵀ · dy).
 func convBackpropInput[T Float](e *Exec, g convGeometry, w, dy, dx []T) error {
-	k := g.c * g.kh * g.kw
+	k := g.k()
+	w = liveWeights(e, g, w)
 	ohw := g.oh * g.ow
 	if g.perImage() {
 		if g.pointwise() {

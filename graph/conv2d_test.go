@@ -33,6 +33,9 @@ func TestConv2DGradients(t *testing.T) {
 		{name: "kernel larger than input (same)", build: conv(1, 1, 2, 2, 1, 3, 3, 1, Same)},
 		{name: "pointwise 1x1 (image by image, no im2col)", build: conv(2, 3, 4, 5, 2, 1, 1, 1, Valid)},
 		{name: "large output (image by image)", build: conv(2, 2, 16, 16, 2, 3, 3, 1, Same)},
+		{name: "1x1 map, 3x3 same: one live tap", build: conv(3, 4, 1, 1, 3, 3, 3, 1, Same)},
+		{name: "2x2 map, 3x3 stride 2 same: four live taps", build: conv(2, 3, 2, 2, 2, 3, 3, 2, Same)},
+		{name: "1x3 map, 3x3 same: three live taps", build: conv(2, 2, 1, 3, 2, 3, 3, 1, Same)},
 	})
 }
 
@@ -100,6 +103,41 @@ func TestConv2DShapeErrors(t *testing.T) {
 			}
 			if tc.name != "rank 3 input" && !errors.Is(err, tc.expect) {
 				t.Fatalf("error %v is not %v", err, tc.expect)
+			}
+		})
+	}
+}
+
+// TestLiveTaps checks which kernel taps convolutions of small maps keep (taps that only ever read
+// padding are left out of im2col and of the matrix product).
+func TestLiveTaps(t *testing.T) {
+	cases := []struct {
+		name      string
+		h, w, k   int
+		stride    int
+		mode      PaddingMode
+		wantLive  int
+		wantFirst [2]int
+	}{
+		{"1x1 map, 3x3 same", 1, 1, 3, 1, Same, 1, [2]int{1, 1}},
+		{"2x2 map, 3x3 stride 2 same (pad 0 before, 1 after)", 2, 2, 3, 2, Same, 4, [2]int{0, 0}},
+		{"2x2 map, 3x3 same", 2, 2, 3, 1, Same, 9, [2]int{0, 0}},
+		{"7x7 map, 3x3 same", 7, 7, 3, 1, Same, 9, [2]int{0, 0}},
+		{"1x1 map, 7x7 same", 1, 1, 7, 1, Same, 1, [2]int{3, 3}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			pad, err := Pad2D(tc.mode, tc.h, tc.w, tc.k, tc.k, tc.stride, tc.stride)
+			if err != nil {
+				t.Fatal(err)
+			}
+			g, err := newConvGeometry(1, 1, tc.h, tc.w, 1, tc.k, tc.k, tc.stride, tc.stride, pad)
+			if err != nil {
+				t.Fatal(err)
+			}
+			i, j := g.tap(0)
+			if g.nLive != tc.wantLive || [2]int{i, j} != tc.wantFirst {
+				t.Fatalf("%d live taps, first (%d, %d); want %d, first %v", g.nLive, i, j, tc.wantLive, tc.wantFirst)
 			}
 		})
 	}
