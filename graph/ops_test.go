@@ -242,6 +242,10 @@ func TestShapeErrors(t *testing.T) {
 		{"AvgPool padding too big", AvgPool2D{Window: Window{KH: 2, KW: 2, StrideH: 1, StrideW: 1, Pad: Padding{Top: 2}}}, []*G.Node{x4}},
 		{"Reshape size", Reshape{From: tensor.Shape{2, 5}, To: tensor.Shape{3, 3}}, []*G.Node{x2}},
 		{"Reshape from", Reshape{From: tensor.Shape{5, 2}, To: tensor.Shape{10}}, []*G.Node{x2}},
+		{"BatchNormTrain gamma size", BatchNormTrain{Eps: 1e-3}, []*G.Node{x4, mk("g2", 2), mk("b2", 2)}},
+		{"BatchNormInfer variance size", BatchNormInfer{Eps: 1e-3}, []*G.Node{x4, mk("g3", 3), mk("b3", 3), mk("m3", 3), mk("v4", 4)}},
+		{"BatchStats rank", BatchStats{Rank: 1}, []*G.Node{mk("v1", 5)}},
+		{"GlobalAvgPool rank", GlobalAvgPool{}, []*G.Node{x2}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
