@@ -107,10 +107,28 @@ type adaptiveJob struct {
 }
 
 func (j *adaptiveJob) Run(lo, hi int) {
-	if j.nesterov {
-		nadamUpdate(j.w[lo:hi], j.g[lo:hi], j.m[lo:hi], j.v[lo:hi], j.b1, j.b2, j.cm, j.cg, j.cv, j.lr, j.eps)
-	} else {
-		adamUpdate(j.w[lo:hi], j.g[lo:hi], j.m[lo:hi], j.v[lo:hi], j.b1, j.b2, j.a, j.eps)
+	// Adam is the same update as Nadam with m̂ = m and v̂ = v, scaled by alpha.
+	k := adaptiveConsts{1 - j.b1, 1 - j.b2, j.cm, j.cg, j.cv, j.lr, j.eps}
+	if !j.nesterov {
+		k = adaptiveConsts{1 - j.b1, 1 - j.b2, 1, 0, 1, j.a, j.eps}
+	}
+	adaptiveUpdate(j.w[lo:hi], j.g[lo:hi], j.m[lo:hi], j.v[lo:hi], &k)
+}
+
+// adaptiveConsts are the per-step constants of an Adam or Nadam update:
+// m += (g-m)·oneMinusB1; v += (g²-v)·oneMinusB2; w -= lr·(cm·m + cg·g) / (√(cv·v) + eps).
+type adaptiveConsts struct {
+	oneMinusB1, oneMinusB2, cm, cg, cv, lr, eps float32
+}
+
+// adaptiveUpdateGo is the portable form of adaptiveUpdate.
+func adaptiveUpdateGo(w, g, m, v []float32, k *adaptiveConsts) {
+	w, m, v = w[:len(g)], m[:len(g)], v[:len(g)]
+	for j, gj := range g {
+		mj := m[j] + (gj-m[j])*k.oneMinusB1
+		vj := v[j] + (gj*gj-v[j])*k.oneMinusB2
+		m[j], v[j] = mj, vj
+		w[j] -= k.lr * (k.cm*mj + k.cg*gj) / (sqrt32(vj*k.cv) + k.eps)
 	}
 }
 
@@ -158,27 +176,6 @@ func (o *adaptive) Step(params []*graph.Param, grads []*tensor.Dense, lr float64
 		o.split(len(w), &o.job)
 	}
 	return nil
-}
-
-func adamUpdate(w, g, m, v []float32, b1, b2, alpha, eps float32) {
-	w, m, v = w[:len(g)], m[:len(g)], v[:len(g)]
-	for j, gj := range g {
-		mj := m[j] + (gj-m[j])*(1-b1)
-		vj := v[j] + (gj*gj-v[j])*(1-b2)
-		m[j], v[j] = mj, vj
-		w[j] -= alpha * mj / (sqrt32(vj) + eps)
-	}
-}
-
-func nadamUpdate(w, g, m, v []float32, b1, b2, cm, cg, cv, lr, eps float32) {
-	w, m, v = w[:len(g)], m[:len(g)], v[:len(g)]
-	for j, gj := range g {
-		mj := m[j] + (gj-m[j])*(1-b1)
-		vj := v[j] + (gj*gj-v[j])*(1-b2)
-		m[j], v[j] = mj, vj
-		mHat := cm*mj + cg*gj
-		w[j] -= lr * mHat / (sqrt32(vj*cv) + eps)
-	}
 }
 
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

@@ -2,6 +2,7 @@ package training
 
 import (
 	"math"
+	"math/rand/v2"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -76,5 +77,38 @@ func TestSGDMomentum(t *testing.T) {
 	}
 	if got := p.Value.Float32s()[0]; math.Abs(float64(got)+0.461) > 1e-6 {
 		t.Fatalf("w = %v, want -0.461", got)
+	}
+}
+
+// TestAdaptiveUpdateVectorMatchesGo compares the vector update (AVX-512 where available) with the
+// portable one on random data of a length that is not a multiple of the vector width.
+func TestAdaptiveUpdateVectorMatchesGo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(4, 2))
+	n := 1000 + 7
+	mk := func(scale float64) []float32 {
+		s := make([]float32, n)
+		for i := range s {
+			s[i] = float32(rng.NormFloat64() * scale)
+		}
+		return s
+	}
+	for _, k := range []adaptiveConsts{
+		{0.1, 0.001, 1, 0, 1, 0.01, 1e-7},        // Adam
+		{0.1, 0.001, 3.1, 0.4, 1.002, 1e-3, 1e-7}, // Nadam
+	} {
+		w, g, m, v := mk(1), mk(0.1), mk(0.01), mk(0.001)
+		for i := range v {
+			v[i] = float32(math.Abs(float64(v[i])))
+		}
+		w2, m2, v2 := append([]float32(nil), w...), append([]float32(nil), m...), append([]float32(nil), v...)
+		adaptiveUpdate(w, g, m, v, &k)
+		adaptiveUpdateGo(w2, g, m2, v2, &k)
+		for i := range w {
+			for _, pair := range [][2]float32{{w[i], w2[i]}, {m[i], m2[i]}, {v[i], v2[i]}} {
+				if d := math.Abs(float64(pair[0] - pair[1])); d > 1e-6*(1+math.Abs(float64(pair[1]))) {
+					t.Fatalf("element %d: vector %v, Go %v", i, pair[0], pair[1])
+				}
+			}
+		}
 	}
 }
