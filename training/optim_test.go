@@ -93,7 +93,7 @@ func TestAdaptiveUpdateVectorMatchesGo(t *testing.T) {
 		return s
 	}
 	for _, k := range []adaptiveConsts{
-		{0.1, 0.001, 1, 0, 1, 0.01, 1e-7},        // Adam
+		{0.1, 0.001, 1, 0, 1, 0.01, 1e-7},         // Adam
 		{0.1, 0.001, 3.1, 0.4, 1.002, 1e-3, 1e-7}, // Nadam
 	} {
 		w, g, m, v := mk(1), mk(0.1), mk(0.01), mk(0.001)
