@@ -70,12 +70,17 @@ func Compile(exec *Exec, outputs ...*G.Node) (*Program, error) {
 		}
 	}
 	fused, absorbed := planFusion(p.order, outputs)
+	plan := planBuffers(p.order, fused, absorbed, outputs)
 	for _, n := range p.order {
 		if absorbed[n] {
 			continue
 		}
-		if err := p.add(n, fused[n]); err != nil {
+		before := len(p.steps)
+		if err := p.add(n, fused[n], plan); err != nil {
 			return nil, err
+		}
+		if len(p.steps) > before {
+			plan.retire(len(p.steps)-1, p.values)
 		}
 	}
 	return p, nil
@@ -94,7 +99,7 @@ func childrenOf(n *G.Node) G.Nodes {
 	return out
 }
 
-func (p *Program) add(n *G.Node, group *fusion) error {
+func (p *Program) add(n *G.Node, group *fusion, plan *bufferPlan) error {
 	op := n.Op()
 	if op == nil || op.Arity() == 0 {
 		// An input or a constant: its bound value is the buffer.
@@ -123,7 +128,7 @@ func (p *Program) add(n *G.Node, group *fusion) error {
 	for i, c := range children {
 		s.In[i] = p.values[c]
 	}
-	s.Out = newDense(n.Dtype(), n.Shape())
+	s.Out = plan.buffer(n)
 	if group != nil {
 		s.Kernel = group.kernel
 	} else if f, ok := op.(Op); ok {

@@ -50,3 +50,57 @@ func TestProgramLowersGradientSums(t *testing.T) {
 		}
 	}
 }
+
+// TestProgramReusesBuffers checks that a deep chain of ops reuses freed buffers (memory planning) and
+// still computes what the tape machine computes.
+func TestProgramReusesBuffers(t *testing.T) {
+	rng := rand.New(rand.NewPCG(9, 9))
+	g := G.NewGraph()
+	x := input(g, rng, "x", 4, 6)
+	h := x
+	var err error
+	for i := 0; i < 6; i++ {
+		if h, err = G.ApplyOp(Add{}, h, x); err != nil {
+			t.Fatal(err)
+		}
+		if h, err = G.ApplyOp(ReLU{}, h); err != nil {
+			t.Fatal(err)
+		}
+	}
+	gy := input(g, rng, "gy", 4, 6)
+	grads, err := G.Backpropagate(G.Nodes{h}, G.Nodes{gy}, G.Nodes{x})
+	if err != nil {
+		t.Fatal(err)
+	}
+	prog, err := Compile(NewExec(2), h, grads[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	distinct := map[uintptr]bool{}
+	for _, s := range prog.Steps() {
+		distinct[s.Out.Uintptr()] = true
+	}
+	if len(distinct) >= len(prog.Steps()) {
+		t.Fatalf("%d steps use %d distinct output buffers: nothing was reused", len(prog.Steps()), len(distinct))
+	}
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []*G.Node{h, grads[0]} {
+		want, err := asDense(n.Value())
+		if err != nil {
+			t.Fatal(err)
+		}
+		for j, v := range want.Float64s() {
+			if got := prog.Value(n).Float64s()[j]; got != v {
+				t.Fatalf("%v[%d]: program %v, tape machine %v", n, j, got, v)
+			}
+		}
+	}
+	t.Logf("%d steps, %d distinct output buffers", len(prog.Steps()), len(distinct))
+}
