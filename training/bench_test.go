@@ -3,10 +3,12 @@ package training
 import (
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"fovea/arch"
 	"fovea/data"
+	"fovea/graph"
 )
 
 // BenchmarkTrainStep times one training step (forward, backward, optimizer update) on random data, as
@@ -75,4 +77,43 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 	if n := testing.AllocsPerRun(5, step); n != 0 {
 		t.Fatalf("a training step allocates %v times", n)
 	}
+}
+
+// BenchmarkXceptionForward times the frozen-backbone step of transfer learning (Xception at 224×224:
+// forward through the backbone, head trained), the cost of a frozen epoch.
+func BenchmarkXceptionForward(b *testing.B) {
+	params := graph.NewParams()
+	model := arch.Classifier{Backbone: arch.Xception{Height: 224, Width: 224}, NumClasses: 5}
+	probe, err := NewTrainer(model, params, Config{BatchSize: 1, Threads: 1})
+	if err != nil {
+		b.Fatal(err)
+	}
+	probe.Close()
+	for _, p := range params.All() {
+		if !strings.HasPrefix(p.Name, "head/") {
+			p.Trainable = false
+		}
+	}
+	t, err := NewTrainer(model, params, Config{BatchSize: 8, Optimizer: OptimizerConfig{Name: "sgd"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer t.Close()
+	p, err := t.program(8, true)
+	if err != nil {
+		b.Fatal(err)
+	}
+	for i := range p.y {
+		p.y[i] = int32(i % 5)
+	}
+	if _, _, err := t.step1(p, 1e-3); err != nil {
+		b.Fatal(err)
+	}
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if _, _, err := t.step1(p, 1e-3); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(8*b.N)/b.Elapsed().Seconds(), "images/s")
 }
