@@ -258,27 +258,37 @@ func (job *gatherJob[T]) Run(lo, hi int) {
 	}
 }
 
-// epilogue is what a convolution applies to its output on the way out: a per-channel bias (when bias is
-// given) and ReLU.
+// epilogue is what a convolution applies to its output on the way out when a bias is given: a
+// per-channel affine map v·scale[c] + bias[c] (scale nil means 1: a plain bias; a folded inference-mode
+// BatchNorm gives both), then ReLU if relu is set.
 type epilogue struct{ relu bool }
 
-// scatterChannels is the inverse of gatherChannels, adding bias[ch] and applying ReLU on the way when
-// bias is non-nil.
-func scatterChannels[T Float](e *Exec, src []T, n0, nb, o, p int, dst, bias []T, ep epilogue) {
+// scatterChannels is the inverse of gatherChannels, applying the epilogue on the way when bias is
+// non-nil.
+func scatterChannels[T Float](e *Exec, src []T, n0, nb, o, p int, dst, scale, bias []T, ep epilogue) {
 	job := jobOf[scatterJob[T]](e)
-	job.src, job.n0, job.nb, job.o, job.p, job.dst, job.bias, job.ep = src, n0, nb, o, p, dst, bias, ep
+	job.src, job.n0, job.nb, job.o, job.p, job.dst, job.scale, job.bias, job.ep = src, n0, nb, o, p, dst, scale, bias, ep
 	e.parallel(o, job)
 }
 
+// channelAffine returns channel ch's scale (1 without one) and bias.
+func channelAffine[T Float](scale, bias []T, ch int) (T, T) {
+	if scale == nil {
+		return 1, bias[ch]
+	}
+	return scale[ch], bias[ch]
+}
+
 type scatterJob[T Float] struct {
-	src  []T
-	n0   int
-	nb   int
-	o    int
-	p    int
-	dst  []T
-	bias []T
-	ep   epilogue
+	src   []T
+	n0    int
+	nb    int
+	o     int
+	p     int
+	dst   []T
+	scale []T
+	bias  []T
+	ep    epilogue
 }
 
 func (job *scatterJob[T]) Run(lo, hi int) {
@@ -287,18 +297,18 @@ func (job *scatterJob[T]) Run(lo, hi int) {
 		for b := 0; b < nb; b++ {
 			out := dst[((n0+b)*o+ch)*p : ((n0+b)*o+ch+1)*p]
 			in := src[ch*nb*p+b*p : ch*nb*p+(b+1)*p]
-			switch {
-			case bias == nil:
+			if bias == nil {
 				copy(out, in)
-			case ep.relu:
-				bv := bias[ch]
+				continue
+			}
+			sv, bv := channelAffine(job.scale, bias, ch)
+			if ep.relu {
 				for i, v := range in {
-					out[i] = max(v+bv, 0)
+					out[i] = max(v*sv+bv, 0)
 				}
-			default:
-				bv := bias[ch]
+			} else {
 				for i, v := range in {
-					out[i] = v + bv
+					out[i] = v*sv + bv
 				}
 			}
 		}
@@ -361,36 +371,37 @@ func imageColumns[T Float](e *Exec, g convGeometry, x []T, n int) []T {
 	return columns(e, g, x, n, 1)
 }
 
-// applyEpilogue adds the bias and applies ReLU in place to y (N, O, P).
-func applyEpilogue[T Float](e *Exec, y []T, n, o, p int, bias []T, ep epilogue) {
+// applyEpilogue applies the epilogue in place to y (N, O, P) when bias is non-nil.
+func applyEpilogue[T Float](e *Exec, y []T, n, o, p int, scale, bias []T, ep epilogue) {
 	if bias == nil {
 		return
 	}
 	job := jobOf[epilogueJob[T]](e)
-	job.y, job.o, job.p, job.bias, job.ep = y, o, p, bias, ep
+	job.y, job.o, job.p, job.scale, job.bias, job.ep = y, o, p, scale, bias, ep
 	e.parallel(n*o, job)
 }
 
 type epilogueJob[T Float] struct {
-	y    []T
-	o    int
-	p    int
-	bias []T
-	ep   epilogue
+	y     []T
+	o     int
+	p     int
+	scale []T
+	bias  []T
+	ep    epilogue
 }
 
 func (job *epilogueJob[T]) Run(lo, hi int) {
-	y, o, p, bias, ep := job.y, job.o, job.p, job.bias, job.ep
+	y, o, p, ep := job.y, job.o, job.p, job.ep
 	for q := lo; q < hi; q++ {
-		bv := bias[q%o]
+		sv, bv := channelAffine(job.scale, job.bias, q%o)
 		plane := y[q*p : (q+1)*p]
 		if ep.relu {
 			for i, v := range plane {
-				plane[i] = max(v+bv, 0)
+				plane[i] = max(v*sv+bv, 0)
 			}
 		} else {
 			for i, v := range plane {
-				plane[i] = v + bv
+				plane[i] = v*sv + bv
 			}
 		}
 	}
@@ -398,11 +409,11 @@ func (job *epilogueJob[T]) Run(lo, hi int) {
 
 // convForward computes y = conv(x, w) by im2col and one GEMM per chunk of images.
 func convForward[T Float](e *Exec, g convGeometry, x, w, y []T) error {
-	return convForwardEpilogue(e, g, x, w, y, nil, epilogue{})
+	return convForwardEpilogue(e, g, x, w, y, nil, nil, epilogue{})
 }
 
-// convForwardEpilogue is convForward adding bias (if non-nil) and applying the epilogue.
-func convForwardEpilogue[T Float](e *Exec, g convGeometry, x, w, y, bias []T, ep epilogue) error {
+// convForwardEpilogue is convForward followed by the epilogue (when bias is non-nil).
+func convForwardEpilogue[T Float](e *Exec, g convGeometry, x, w, y, scale, bias []T, ep epilogue) error {
 	k := g.k()
 	w = liveWeights(e, g, w)
 	ohw := g.oh * g.ow
@@ -413,7 +424,7 @@ func convForwardEpilogue[T Float](e *Exec, g convGeometry, x, w, y, bias []T, ep
 				return err
 			}
 		}
-		applyEpilogue(e, y, g.n, g.o, ohw, bias, ep)
+		applyEpilogue(e, y, g.n, g.o, ohw, scale, bias, ep)
 		return nil
 	}
 	chunk := g.imagesPerChunk()
@@ -425,7 +436,7 @@ func convForwardEpilogue[T Float](e *Exec, g convGeometry, x, w, y, bias []T, ep
 		if err := gemm(e, false, false, g.o, cols, k, 1, w, k, col, cols, 0, tmp, cols); err != nil {
 			return err
 		}
-		scatterChannels(e, tmp, n0, nb, g.o, ohw, y, bias, ep)
+		scatterChannels(e, tmp, n0, nb, g.o, ohw, y, scale, bias, ep)
 	}
 	return nil
 }

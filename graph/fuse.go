@@ -2,6 +2,7 @@ package graph
 
 import (
 	"fmt"
+	"math"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
@@ -11,9 +12,14 @@ import (
 // written out and read back. The graph and its gradients are unchanged; only execution differs, and only
 // where the intermediate nodes have no other consumer and are not requested outputs. Fused groups:
 //
-//	Conv2D → BiasAdd → ReLU   conv2d_bias_relu (x, w, b)
-//	Conv2D → BiasAdd          conv2d_bias      (x, w, b)
-//	Dense → ReLU              dense_relu       (x, w, b)
+//	Conv2D → BiasAdd → ReLU          conv2d_bias_relu      (x, w, b)
+//	Conv2D → BiasAdd                 conv2d_bias           (x, w, b)
+//	Conv2D → BatchNormInfer → ReLU   conv2d_batchnorm_relu (x, w, γ, β, mean, variance)
+//	Conv2D → BatchNormInfer          conv2d_batchnorm      (x, w, γ, β, mean, variance)
+//	Dense → ReLU                     dense_relu            (x, w, b)
+//
+// Inference-mode batch normalisation is a per-channel affine map, so it folds into the convolution's
+// epilogue (a frozen backbone runs in inference mode).
 
 // fusion is a group of nodes that one kernel computes, ending at the node it is keyed by.
 type fusion struct {
@@ -52,6 +58,21 @@ func planFusion(order G.Nodes, outputs G.Nodes) (map[*G.Node]*fusion, map[*G.Nod
 					fused[n] = &fusion{kernel: denseReLU{}, inputs: childrenOf(in)}
 					absorbed[in] = true
 				}
+			case BatchNormInfer:
+				bc := childrenOf(in)
+				if conv, ok := bc[0].Op().(Conv2D); ok && private(in) && private(bc[0]) && !absorbed[bc[0]] {
+					cc := childrenOf(bc[0])
+					bn := in.Op().(BatchNormInfer)
+					fused[n] = &fusion{kernel: convBN{Conv2D: conv, Eps: bn.Eps, ReLU: true}, inputs: append(G.Nodes{cc[0], cc[1]}, bc[1:]...)}
+					absorbed[in], absorbed[bc[0]] = true, true
+				}
+			}
+		case BatchNormInfer:
+			bc := childrenOf(n)
+			if conv, ok := bc[0].Op().(Conv2D); ok && private(bc[0]) && !absorbed[bc[0]] && !willFuseIntoReLU(n, order, private) {
+				cc := childrenOf(bc[0])
+				fused[n] = &fusion{kernel: convBN{Conv2D: conv, Eps: n.Op().(BatchNormInfer).Eps}, inputs: append(G.Nodes{cc[0], cc[1]}, bc[1:]...)}
+				absorbed[bc[0]] = true
 			}
 		case BiasAdd:
 			bc := childrenOf(n)
@@ -104,9 +125,9 @@ func (k convBias) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 	}
 	ep := epilogue{relu: k.ReLU}
 	if ins[0].Dtype() == tensor.Float32 {
-		return convForwardEpilogue(e, geo, floats[float32](ins[0]), floats[float32](ins[1]), floats[float32](out), floats[float32](ins[2]), ep)
+		return convForwardEpilogue(e, geo, floats[float32](ins[0]), floats[float32](ins[1]), floats[float32](out), nil, floats[float32](ins[2]), ep)
 	}
-	return convForwardEpilogue(e, geo, floats[float64](ins[0]), floats[float64](ins[1]), floats[float64](out), floats[float64](ins[2]), ep)
+	return convForwardEpilogue(e, geo, floats[float64](ins[0]), floats[float64](ins[1]), floats[float64](out), nil, floats[float64](ins[2]), ep)
 }
 
 // denseReLU is Dense followed by ReLU.
@@ -124,4 +145,46 @@ func (denseReLU) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 		relu(e, floats[float64](out), floats[float64](out))
 	}
 	return nil
+}
+
+// convBN is Conv2D followed by inference-mode BatchNorm (γ·(v-mean)/√(var+ε) + β per channel), optionally
+// then ReLU: inputs (x, w, γ, β, mean, variance).
+type convBN struct {
+	Conv2D
+	Eps  float64
+	ReLU bool
+}
+
+func (k convBN) Kind() string {
+	if k.ReLU {
+		return "conv2d_batchnorm_relu"
+	}
+	return "conv2d_batchnorm"
+}
+
+func (k convBN) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
+	geo, err := k.geometry(ins[0].Shape(), ins[1].Shape())
+	if err != nil {
+		return err
+	}
+	for _, v := range ins[2:] {
+		if s := v.Shape(); len(s) != 1 || s[0] != geo.o {
+			return fmt.Errorf("%s: %w: batch normalisation vector %v for %d filters", k.Kind(), ErrShape, s, geo.o)
+		}
+	}
+	if ins[0].Dtype() == tensor.Float32 {
+		return convBNForward[float32](e, geo, k.Eps, k.ReLU, out, ins)
+	}
+	return convBNForward[float64](e, geo, k.Eps, k.ReLU, out, ins)
+}
+
+func convBNForward[T Float](e *Exec, g convGeometry, eps float64, relu bool, out *tensor.Dense, ins []*tensor.Dense) error {
+	gamma, beta, mean, variance := floats[T](ins[2]), floats[T](ins[3]), floats[T](ins[4]), floats[T](ins[5])
+	affine := scratch[T](e, 4, 2*g.o)
+	scale, shift := affine[:g.o], affine[g.o:]
+	for c := range scale {
+		s := float64(gamma[c]) / math.Sqrt(float64(variance[c])+eps)
+		scale[c], shift[c] = T(s), T(float64(beta[c])-float64(mean[c])*s)
+	}
+	return convForwardEpilogue(e, g, floats[T](ins[0]), floats[T](ins[1]), floats[T](out), scale, shift, epilogue{relu: relu})
 }

@@ -75,3 +75,54 @@ func TestFusedProgramMatchesTapeMachine(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchNormFoldsIntoConv checks that inference-mode BatchNorm after a convolution (with and without
+// a following ReLU) runs as one fused kernel and computes what the tape machine computes.
+func TestBatchNormFoldsIntoConv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(7, 8))
+	g := G.NewGraph()
+	must := func(n *G.Node, err error) *G.Node {
+		t.Helper()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	x := input(g, rng, "x", 2, 3, 5, 5)
+	pad, _ := Pad2D(Same, 5, 5, 3, 3, 1, 1)
+	bn := func(h *G.Node, name string) *G.Node {
+		c := h.Shape()[1]
+		return must(G.ApplyOp(BatchNormInfer{Eps: 1e-3}, h, input(g, rng, name+"g", c), input(g, rng, name+"b", c),
+			input(g, rng, name+"m", c), positive(g, rng, name+"v", c)))
+	}
+	h1 := must(G.ApplyOp(Conv2D{StrideH: 1, StrideW: 1, Pad: pad}, x, input(g, rng, "w1", 4, 3, 3, 3)))
+	h1 = must(G.ApplyOp(ReLU{}, bn(h1, "bn1")))
+	h2 := must(G.ApplyOp(Conv2D{StrideH: 1, StrideW: 1}, h1, input(g, rng, "w2", 4, 4, 1, 1)))
+	h2 = bn(h2, "bn2")
+	y := must(G.ApplyOp(Add{}, h2, h1))
+	prog, err := Compile(NewExec(2), y)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kinds := map[string]bool{}
+	for _, s := range prog.Steps() {
+		kinds[s.Kernel.Kind()] = true
+	}
+	if !kinds["conv2d_batchnorm_relu"] || !kinds["conv2d_batchnorm"] {
+		t.Fatalf("kernels %v lack the folded batch normalisation", kinds)
+	}
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	vm := G.NewTapeMachine(g)
+	defer vm.Close()
+	if err := vm.RunAll(); err != nil {
+		t.Fatal(err)
+	}
+	want, _ := asDense(y.Value())
+	for j, v := range want.Float64s() {
+		if got := prog.Value(y).Float64s()[j]; math.Abs(got-v) > 1e-12*(1+math.Abs(v)) {
+			t.Fatalf("y[%d]: program %g, tape machine %g", j, got, v)
+		}
+	}
+}
