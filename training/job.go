@@ -195,6 +195,10 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	return m, nil
 }
 
+// WriteJSON writes v as indented JSON to path atomically (temporary file, fsync, rename), so a crash never
+// leaves a half-written file.
+func WriteJSON(path string, v any) error { return writeJSON(path, v) }
+
 // writeJSON writes v as indented JSON, atomically.
 func writeJSON(path string, v any) error {
 	return writeFileAtomic(path, func(w io.Writer) error {

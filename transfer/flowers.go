@@ -2,8 +2,6 @@ package transfer
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -293,20 +291,8 @@ func RunFlowers(ctx context.Context, o FlowersOptions) (*FlowersMetrics, error) 
 	}
 	m.WallSeconds = time.Since(start).Seconds()
 	m.Date = time.Now().UTC().Format(time.RFC3339)
-	if err := writeMetrics(filepath.Join(o.OutDir, "metrics.json"), m); err != nil {
+	if err := training.WriteJSON(filepath.Join(o.OutDir, "metrics.json"), m); err != nil {
 		return nil, err
 	}
 	return m, nil
-}
-
-func writeMetrics(path string, m *FlowersMetrics) error {
-	b, err := json.MarshalIndent(m, "", "  ")
-	if err != nil {
-		return err
-	}
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, append(b, '\n'), 0o644); err != nil {
-		return errors.Join(err, os.Remove(tmp))
-	}
-	return os.Rename(tmp, path)
 }
