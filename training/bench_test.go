@@ -79,9 +79,15 @@ func TestTrainStepAllocatesNothing(t *testing.T) {
 	}
 }
 
-// BenchmarkXceptionForward times the frozen-backbone step of transfer learning (Xception at 224×224:
-// forward through the backbone, head trained), the cost of a frozen epoch.
-func BenchmarkXceptionForward(b *testing.B) {
+// BenchmarkXceptionForward times the frozen-backbone step of transfer learning (Xception at 224×224,
+// batch 8: forward through the backbone, head trained), the cost of a frozen epoch.
+func BenchmarkXceptionForward(b *testing.B) { benchXception(b, 8, true) }
+
+// BenchmarkXceptionFinetune times a fine-tuning step (every parameter trained, batch 32, SGD), the cost
+// of a fine-tuning epoch.
+func BenchmarkXceptionFinetune(b *testing.B) { benchXception(b, 32, false) }
+
+func benchXception(b *testing.B, batch int, frozen bool) {
 	params := graph.NewParams()
 	model := arch.Classifier{Backbone: arch.Xception{Height: 224, Width: 224}, NumClasses: 5}
 	probe, err := NewTrainer(model, params, Config{BatchSize: 1, Threads: 1})
@@ -90,16 +96,16 @@ func BenchmarkXceptionForward(b *testing.B) {
 	}
 	probe.Close()
 	for _, p := range params.All() {
-		if !strings.HasPrefix(p.Name, "head/") {
+		if frozen && !strings.HasPrefix(p.Name, "head/") {
 			p.Trainable = false
 		}
 	}
-	t, err := NewTrainer(model, params, Config{BatchSize: 8, Optimizer: OptimizerConfig{Name: "sgd"}})
+	t, err := NewTrainer(model, params, Config{BatchSize: batch, Optimizer: OptimizerConfig{Name: "sgd", Momentum: 0.9, Nesterov: true}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer t.Close()
-	p, err := t.program(8, true)
+	p, err := t.program(batch, true)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -115,5 +121,5 @@ func BenchmarkXceptionForward(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	b.ReportMetric(float64(8*b.N)/b.Elapsed().Seconds(), "images/s")
+	b.ReportMetric(float64(batch*b.N)/b.Elapsed().Seconds(), "images/s")
 }
