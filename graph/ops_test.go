@@ -42,6 +42,7 @@ func TestOpGradients(t *testing.T) {
 	checkGradients(t, []gradCase{
 		{name: "ReLU", build: unary(ReLU{}, 3, 7)},
 		{name: "MaxPool2D 2x2 valid", build: unary(MaxPool2D{Window: window(Valid, 5, 5, 2, 2)}, 2, 2, 5, 5)},
+		{name: "MaxPool2D 2x2 same odd input", build: unary(MaxPool2D{Window: window(Same, 5, 5, 2, 2)}, 1, 2, 5, 5)},
 		{name: "MaxPool2D 3x3 s2 same", build: unary(MaxPool2D{Window: window(Same, 6, 6, 3, 2)}, 1, 2, 6, 6)},
 		{name: "AvgPool2D 2x2 valid", build: unary(AvgPool2D{Window: window(Valid, 4, 5, 2, 2)}, 2, 2, 4, 5)},
 		{name: "AvgPool2D 3x3 s2 same", build: unary(AvgPool2D{Window: window(Same, 6, 5, 3, 2)}, 1, 2, 6, 5)},

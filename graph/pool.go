@@ -38,9 +38,10 @@ func (g convGeometry) window(oy, ox int) (y0, y1, x0, x1 int) {
 	return max(y0, 0), y1, max(x0, 0), x1
 }
 
-// is2x2 reports whether the window is Keras' default MaxPooling2D(2): 2×2, stride 2, no padding.
+// is2x2 reports whether the window is Keras' default MaxPooling2D(2): 2×2, stride 2, every window inside
+// the image (no padding before, none needed after).
 func (g convGeometry) is2x2() bool {
-	return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.pt == 0 && g.pl == 0
+	return g.kh == 2 && g.kw == 2 && g.sh == 2 && g.sw == 2 && g.pt == 0 && g.pl == 0 && 2*g.oh <= g.h && 2*g.ow <= g.w
 }
 
 // maxPool takes the maximum over each window; padding never wins (as TensorFlow's -inf padding).
