@@ -61,7 +61,7 @@ func planBuffers(order G.Nodes, fused map[*G.Node]*fusion, absorbed map[*G.Node]
 // convMemoized reports which inputs of a step a convolution kernel memoises by address.
 func convMemoized(n *G.Node, f *fusion) map[int]bool {
 	if f != nil {
-		if _, ok := f.kernel.(convBias); ok {
+		if _, ok := f.kernel.(ConvBias); ok {
 			return map[int]bool{0: true}
 		}
 		return nil

@@ -50,12 +50,12 @@ func planFusion(order G.Nodes, outputs G.Nodes) (map[*G.Node]*fusion, map[*G.Nod
 				bc := childrenOf(in)
 				if conv, ok := bc[0].Op().(Conv2D); ok && private(in) && private(bc[0]) && !absorbed[bc[0]] {
 					cc := childrenOf(bc[0])
-					fused[n] = &fusion{kernel: convBias{Conv2D: conv, ReLU: true}, inputs: G.Nodes{cc[0], cc[1], bc[1]}}
+					fused[n] = &fusion{kernel: ConvBias{Conv2D: conv, ReLU: true}, inputs: G.Nodes{cc[0], cc[1], bc[1]}}
 					absorbed[in], absorbed[bc[0]] = true, true
 				}
 			case Dense:
 				if private(in) {
-					fused[n] = &fusion{kernel: denseReLU{}, inputs: childrenOf(in)}
+					fused[n] = &fusion{kernel: DenseReLU{}, inputs: childrenOf(in)}
 					absorbed[in] = true
 				}
 			case BatchNormInfer:
@@ -63,7 +63,7 @@ func planFusion(order G.Nodes, outputs G.Nodes) (map[*G.Node]*fusion, map[*G.Nod
 				if conv, ok := bc[0].Op().(Conv2D); ok && private(in) && private(bc[0]) && !absorbed[bc[0]] {
 					cc := childrenOf(bc[0])
 					bn := in.Op().(BatchNormInfer)
-					fused[n] = &fusion{kernel: convBN{Conv2D: conv, Eps: bn.Eps, ReLU: true}, inputs: append(G.Nodes{cc[0], cc[1]}, bc[1:]...)}
+					fused[n] = &fusion{kernel: ConvBN{Conv2D: conv, Eps: bn.Eps, ReLU: true}, inputs: append(G.Nodes{cc[0], cc[1]}, bc[1:]...)}
 					absorbed[in], absorbed[bc[0]] = true, true
 				}
 			}
@@ -71,7 +71,7 @@ func planFusion(order G.Nodes, outputs G.Nodes) (map[*G.Node]*fusion, map[*G.Nod
 			bc := childrenOf(n)
 			if conv, ok := bc[0].Op().(Conv2D); ok && private(bc[0]) && !absorbed[bc[0]] && !willFuseIntoReLU(n, order, private) {
 				cc := childrenOf(bc[0])
-				fused[n] = &fusion{kernel: convBN{Conv2D: conv, Eps: n.Op().(BatchNormInfer).Eps}, inputs: append(G.Nodes{cc[0], cc[1]}, bc[1:]...)}
+				fused[n] = &fusion{kernel: ConvBN{Conv2D: conv, Eps: n.Op().(BatchNormInfer).Eps}, inputs: append(G.Nodes{cc[0], cc[1]}, bc[1:]...)}
 				absorbed[bc[0]] = true
 			}
 		case BiasAdd:
@@ -79,7 +79,7 @@ func planFusion(order G.Nodes, outputs G.Nodes) (map[*G.Node]*fusion, map[*G.Nod
 			if conv, ok := bc[0].Op().(Conv2D); ok && private(bc[0]) {
 				if _, done := fused[n]; !done && !willFuseIntoReLU(n, order, private) {
 					cc := childrenOf(bc[0])
-					fused[n] = &fusion{kernel: convBias{Conv2D: conv}, inputs: G.Nodes{cc[0], cc[1], bc[1]}}
+					fused[n] = &fusion{kernel: ConvBias{Conv2D: conv}, inputs: G.Nodes{cc[0], cc[1], bc[1]}}
 					absorbed[bc[0]] = true
 				}
 			}
@@ -102,20 +102,20 @@ func willFuseIntoReLU(bias *G.Node, order G.Nodes, private func(*G.Node) bool) b
 	return false
 }
 
-// convBias is Conv2D followed by a per-channel bias and optionally ReLU, in one pass over the output.
-type convBias struct {
+// ConvBias (a fused kernel) is Conv2D followed by a per-channel bias and optionally ReLU, in one pass over the output.
+type ConvBias struct {
 	Conv2D
 	ReLU bool
 }
 
-func (k convBias) Kind() string {
+func (k ConvBias) Kind() string {
 	if k.ReLU {
 		return "conv2d_bias_relu"
 	}
 	return "conv2d_bias"
 }
 
-func (k convBias) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
+func (k ConvBias) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 	geo, err := k.geometry(ins[0].Shape(), ins[1].Shape())
 	if err != nil {
 		return err
@@ -130,12 +130,12 @@ func (k convBias) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 	return convForwardEpilogue(e, geo, floats[float64](ins[0]), floats[float64](ins[1]), floats[float64](out), nil, floats[float64](ins[2]), ep)
 }
 
-// denseReLU is Dense followed by ReLU.
-type denseReLU struct{}
+// DenseReLU (a fused kernel) is Dense followed by ReLU.
+type DenseReLU struct{}
 
-func (denseReLU) Kind() string { return "dense_relu" }
+func (DenseReLU) Kind() string { return "dense_relu" }
 
-func (denseReLU) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
+func (DenseReLU) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 	if err := (Dense{}).Exec(e, out, ins); err != nil {
 		return err
 	}
@@ -147,22 +147,22 @@ func (denseReLU) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 	return nil
 }
 
-// convBN is Conv2D followed by inference-mode BatchNorm (γ·(v-mean)/√(var+ε) + β per channel), optionally
+// ConvBN (a fused kernel) is Conv2D followed by inference-mode BatchNorm (γ·(v-mean)/√(var+ε) + β per channel), optionally
 // then ReLU: inputs (x, w, γ, β, mean, variance).
-type convBN struct {
+type ConvBN struct {
 	Conv2D
 	Eps  float64
 	ReLU bool
 }
 
-func (k convBN) Kind() string {
+func (k ConvBN) Kind() string {
 	if k.ReLU {
 		return "conv2d_batchnorm_relu"
 	}
 	return "conv2d_batchnorm"
 }
 
-func (k convBN) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
+func (k ConvBN) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 	geo, err := k.geometry(ins[0].Shape(), ins[1].Shape())
 	if err != nil {
 		return err
