@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# Run the cross-built GPU tests ON the GPU machine (no Go there). Build them here
+# first with scripts/gpu/build.sh and send .gpu/bin along with the repository
+# (it is git-ignored: name it among the folders carried to the machine).
+# Extra arguments go to the test binary, e.g. -test.run Probe.
+# Output: "${OUT:-.}/cuda-test.log".
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+log="${OUT:-.}/cuda-test.log"
+mkdir -p "$(dirname "$log")"
+
+# cuBLAS 13 comes with PyTorch as pip wheels (site-packages/nvidia/...): put the
+# folders of libcublas.so.13 and libcublasLt.so.13 on the library path.
+# (.gpu/stub holds the empty link-time stub: never load that one)
+dirs=$({ find / -path '*/.gpu/stub' -prune -o \( -name 'libcublas.so.13*' -o -name 'libcublasLt.so.13*' \) -print 2>/dev/null || true; } |
+	xargs -r -n1 dirname | sort -u | paste -sd:)
+[[ -n $dirs ]] || { echo "run.sh: libcublas.so.13 not found" | tee "$log" >&2; exit 1; }
+export LD_LIBRARY_PATH="$dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+
+{
+	echo "LD_LIBRARY_PATH=$LD_LIBRARY_PATH"
+	nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader || true
+	# resolves every symbol now: lists any the binary needs and the libraries lack
+	ldd -r .gpu/bin/cuda.test || true
+} 2>&1 | tee "$log"
+# gorgonia.org/cu calls cuInit at start-up and exits 1 if there is no usable GPU
+.gpu/bin/cuda.test -test.v "$@" 2>&1 | tee -a "$log"
