@@ -1,0 +1,146 @@
+package cuda
+
+// The kernel ABI: the contract between a device plan (plan.go), fovea's CUDA C kernels
+// (kernels/fovea.cu, compiled to kernels/fovea.ptx) and their Go emulations (emulate.go), which the CPU
+// interpreter runs so that a plan is tested without a GPU.
+//
+// Every kernel takes, first, the number of work items n (a 64-bit integer) and processes items
+// i = 0..n-1 in a grid-stride loop, so any launch shape covers the work; item i never depends on what
+// another item writes. The parameters after n are listed by Kernels, in order. Pointers are device
+// addresses of float32, int32 or int64 arrays; "i32" is a 32-bit int, "f32" a float, "u64" an unsigned
+// 64-bit integer. A "nullable" pointer may be 0, which the kernel documents.
+
+// ParamType is the type of one kernel parameter.
+type ParamType int
+
+const (
+	PtrF32 ParamType = iota // float*
+	PtrI32                  // const int*
+	PtrI64                  // const long long*
+	I32                     // int
+	F32                     // float
+	U64                     // unsigned long long
+)
+
+func (t ParamType) String() string {
+	switch t {
+	case PtrF32:
+		return "f32*"
+	case PtrI32:
+		return "i32*"
+	case PtrI64:
+		return "i64*"
+	case I32:
+		return "i32"
+	case F32:
+		return "f32"
+	case U64:
+		return "u64"
+	}
+	return "?"
+}
+
+// Param is one kernel parameter: its name (as in the CUDA C source) and type.
+type Param struct {
+	Name string
+	Type ParamType
+}
+
+// KernelSpec names a kernel and its parameters after n.
+type KernelSpec struct {
+	Name   string
+	Params []Param
+	// Doc says what item i computes.
+	Doc string
+}
+
+// geometry is the parameter list shared by the window kernels (convolution lowering and pooling):
+// batch N, channels C, input H×W, window KH×KW, strides SH, SW, padding before (PT, PL), output OH×OW.
+var geometry = []Param{
+	{"N", I32}, {"C", I32}, {"H", I32}, {"W", I32}, {"KH", I32}, {"KW", I32},
+	{"SH", I32}, {"SW", I32}, {"PT", I32}, {"PL", I32}, {"OH", I32}, {"OW", I32},
+}
+
+func with(ps []Param, more ...Param) []Param {
+	return append(append([]Param{}, ps...), more...)
+}
+
+func ptrs(names ...string) []Param {
+	out := make([]Param, len(names))
+	for i, n := range names {
+		out[i] = Param{n, PtrF32}
+	}
+	return out
+}
+
+// Kernels is the catalogue of fovea's device kernels. Flags: bit 0 = has bias, bit 1 = has scale,
+// bit 2 = ReLU.
+var Kernels = []KernelSpec{
+	{Name: "fill", Params: []Param{{"y", PtrF32}, {"v", F32}}, Doc: "y[i] = v"},
+	{Name: "copy", Params: ptrs("x", "y"), Doc: "y[i] = x[i]"},
+	{Name: "add", Params: ptrs("a", "b", "y"), Doc: "y[i] = a[i] + b[i]"},
+	{Name: "relu", Params: ptrs("x", "y"), Doc: "y[i] = max(x[i], 0)"},
+	{Name: "relu_grad", Params: ptrs("y", "dy", "dx"), Doc: "dx[i] = y[i] > 0 ? dy[i] : 0 (y is the ReLU's output)"},
+	{Name: "channel_affine", Params: with(ptrs("x", "scale", "bias", "y"), Param{"C", I32}, Param{"inner", I32}, Param{"flags", I32}),
+		Doc: "c = (i / inner) % C; v = x[i]; if flags&2 { v *= scale[c] }; if flags&1 { v += bias[c] }; if flags&4 { v = max(v, 0) }; y[i] = v. " +
+			"BiasAdd on (N, C) has inner 1, on (N, C, H, W) inner H·W. scale and bias are nullable when their flag is clear."},
+	{Name: "scatter_channels", Params: with(ptrs("src", "scale", "bias", "dst"), Param{"nb", I32}, Param{"O", I32}, Param{"P", I32}, Param{"flags", I32}),
+		Doc: "dst is (nb, O, P), src is O × (nb·P) (a GEMM's output): n = i/(O·P), c = (i/P)%O, q = i%P; " +
+			"v = src[c·nb·P + n·P + q], then the channel_affine epilogue with channel c; dst[i] = v."},
+	{Name: "gather_channels", Params: with(ptrs("src", "dst"), Param{"nb", I32}, Param{"O", I32}, Param{"P", I32}),
+		Doc: "the inverse layout change: dst is O × (nb·P), src is (nb, O, P): c = i/(nb·P), r = i%(nb·P), n = r/P, q = r%P; dst[i] = src[(n·O + c)·P + q]"},
+	{Name: "im2col", Params: with(ptrs("x", "col"), geometry...),
+		Doc: "col is (C·KH·KW) × (N·OH·OW): row = i/(N·OH·OW), c = row/(KH·KW), ki = row%(KH·KW)/KW, kj = row%KW; " +
+			"column j = i%(N·OH·OW), n = j/(OH·OW), oy = j%(OH·OW)/OW, ox = j%OW; iy = oy·SH−PT+ki, ix = ox·SW−PL+kj; " +
+			"col[i] = x[((n·C + c)·H + iy)·W + ix] inside the image, else 0"},
+	{Name: "col2im", Params: with(ptrs("col", "dx"), geometry...),
+		Doc: "the adjoint of im2col, one item per input pixel (no atomics): dx[i] = Σ col[row, column] over every (ki, kj, oy, ox) whose tap reads pixel i"},
+	{Name: "maxpool", Params: with(ptrs("x", "y"), geometry...),
+		Doc: "y (N, C, OH, OW): y[i] = max of x over the window's in-image pixels (padding never wins), as graph.MaxPool2D"},
+	{Name: "maxpool_grad", Params: with(ptrs("x", "y", "dy", "dx"), geometry...),
+		Doc: "one item per input pixel: dx[i] = Σ dy[o] over the windows o whose first in-image pixel (row-major) equal to y[o] is pixel i, as graph.MaxPool2DGrad"},
+	{Name: "avgpool", Params: with(ptrs("x", "y"), geometry...),
+		Doc: "y[i] = mean of x over the window, with graph.AvgPool2D's divisor"},
+	{Name: "avgpool_grad", Params: with(ptrs("dy", "dx"), geometry...),
+		Doc: "one item per input pixel: dx[i] = Σ dy[o]/divisor(o) over the windows o containing pixel i, as graph.AvgPool2DGrad"},
+	{Name: "dropout", Params: []Param{{"x", PtrF32}, {"step", PtrI64}, {"y", PtrF32}, {"threshold", I32}, {"scale", F32}, {"seed", U64}},
+		Doc: "key = mix64(seed ^ mix64(step[0] + 0x9e3779b97f4a7c15)); y[i] = (mix64(key + i) >> 40) >= threshold ? x[i]·scale : 0, " +
+			"bit for bit graph.Dropout (threshold = rate·2²⁴ truncated, scale = 1/(1−rate) in float32); the gradient is the same kernel on dy"},
+	{Name: "softmax_xent_rows", Params: []Param{{"logits", PtrF32}, {"labels", PtrI32}, {"loss", PtrF32}, {"K", I32}, {"smoothing", F32}},
+		Doc: "one item per sample: loss[i] = −Σ_j t_j log softmax(logits[i])_j with t = (1−ε)·onehot(labels[i]) + ε/K, computed stably (max subtracted)"},
+	{Name: "softmax_xent_grad", Params: []Param{{"logits", PtrF32}, {"labels", PtrI32}, {"g", PtrF32}, {"d", PtrF32}, {"K", I32}, {"smoothing", F32}, {"invN", F32}},
+		Doc: "one item per logit: r = i/K, j = i%K; d[i] = g[0]·invN·(softmax(logits[r])_j − t_j)"},
+	{Name: "correct_rows", Params: []Param{{"logits", PtrF32}, {"labels", PtrI32}, {"correct", PtrF32}, {"K", I32}},
+		Doc: "one item per sample: correct[i] = 1 if the first maximum of logits[i] is at labels[i], else 0"},
+	{Name: "adam", Params: with(ptrs("p", "g", "m", "v"), Param{"oneMinusB1", F32}, Param{"oneMinusB2", F32}, Param{"cm", F32}, Param{"cg", F32}, Param{"cv", F32}, Param{"lr", F32}, Param{"eps", F32}),
+		Doc: "one item per parameter, training's Adam/Nadam update in float32: m[i] += (g[i]−m[i])·oneMinusB1; v[i] += (g[i]²−v[i])·oneMinusB2; " +
+			"p[i] −= lr·(cm·m[i] + cg·g[i]) / (√(v[i]·cv) + eps). The host computes the step's scalars as training's optimizer does, " +
+			"each rounded to float32: oneMinusB1 = 1 − float32(β1) and oneMinusB2 = 1 − float32(β2) in float32; " +
+			"Adam: cm = 1, cg = 0, cv = 1, lr = lr·√(1−β2ᵗ)/(1−β1ᵗ); Nadam: cm = uₜ₊₁/(1−Πuₜ₊₁), cg = (1−uₜ)/(1−Πuₜ), cv = 1/(1−β2ᵗ), lr = lr"},
+}
+
+// Spec returns the catalogue entry of a kernel.
+func Spec(name string) (KernelSpec, bool) {
+	for _, k := range Kernels {
+		if k.Name == name {
+			return k, true
+		}
+	}
+	return KernelSpec{}, false
+}
+
+// Args holds one launch's parameters resolved for an emulation, indexed by the parameter's position
+// in its KernelSpec (n excluded). Only the slice matching a parameter's type is set at its index: a
+// pointer parameter's slice starts at the pointer and runs to the end of its buffer (nil for a null
+// pointer).
+type Args struct {
+	F32   [][]float32
+	I32   [][]int32
+	I64   [][]int64
+	Int   []int
+	Float []float32
+	U64   []uint64
+}
+
+// emulation is the Go twin of a CUDA kernel: it computes items 0..n-1 exactly as the kernel does.
+type emulation func(n int, a *Args)

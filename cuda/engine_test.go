@@ -1,0 +1,246 @@
+//go:build gpu
+
+package cuda
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+	"unsafe"
+
+	"fovea/arch"
+)
+
+// engineCase is a training program to run on the GPU: together they launch every catalogue kernel.
+var engineCases = []struct {
+	name      string
+	model     arch.Model
+	batch     int
+	smoothing float64
+}{
+	{"fcn", arch.FashionFCN{}, 16, 0},
+	{"cnn", arch.FashionCNN{}, 8, 0.1},
+}
+
+// kernelStats accumulates one kernel's worst error over its launches.
+type kernelStats struct {
+	launches  int
+	maxRel    float64
+	unwritten int
+}
+
+// TestEngineKernels runs each plan launch by launch on the GPU and in the interpreter from identical
+// device states, and compares every buffer after every launch: a table of each kernel's worst relative
+// error (float32), NaNs, and elements the GPU left unwritten (buffers start as NaN on both sides).
+func TestEngineKernels(t *testing.T) {
+	stats := map[string]*kernelStats{}
+	for _, tc := range engineCases {
+		prog, _ := trainingProgram(t, tc.model, tc.batch, tc.smoothing)
+		plan, err := Lower(prog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		interp, err := NewInterpreter(plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eng, err := NewEngine(plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fillNaN := func(x Executor) {
+			for i, b := range plan.Buffers {
+				if plan.Buffers[i].Name == "ones" {
+					continue
+				}
+				nan := make([]byte, b.Bytes)
+				for j := 0; j+4 <= len(nan); j += 4 {
+					*(*uint32)(unsafe.Pointer(&nan[j])) = 0x7fc00000
+				}
+				if err := x.SetBuffer(i, nan); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for _, in := range plan.Inputs {
+				if err := x.Upload(in); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		fillNaN(interp)
+		fillNaN(eng)
+		for i, l := range plan.Launches {
+			if err := interp.RunLaunch(i); err != nil {
+				t.Fatal(err)
+			}
+			if err := eng.RunLaunch(i); err != nil {
+				t.Fatalf("%s launch %d (%s, %s): %v", tc.name, i, l.Kernel, l.Step, err)
+			}
+			st := stats[l.Kernel]
+			if st == nil {
+				st = &kernelStats{}
+				stats[l.Kernel] = st
+			}
+			st.launches++
+			for b := range plan.Buffers {
+				want, _ := interp.Buffer(b)
+				got, err := eng.Buffer(b)
+				if err != nil {
+					t.Fatal(err)
+				}
+				rel, unwritten := compareFloats(got, want)
+				st.maxRel = max(st.maxRel, rel)
+				st.unwritten += unwritten
+				// Continue from identical states so each kernel is judged on its own inputs.
+				if err := eng.SetBuffer(b, want); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		eng.Close()
+		interp.Close()
+	}
+	var names []string
+	for k := range stats {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	var table strings.Builder
+	fmt.Fprintf(&table, "%-20s %9s %12s %10s %s\n", "kernel", "launches", "max rel err", "unwritten", "verdict")
+	for _, k := range names {
+		st := stats[k]
+		verdict := "ok"
+		if st.maxRel > 1e-4 || math.IsNaN(st.maxRel) || st.unwritten > 0 {
+			verdict = "FAIL"
+			t.Errorf("kernel %s: max relative error %.3g, %d unwritten or NaN elements", k, st.maxRel, st.unwritten)
+		}
+		fmt.Fprintf(&table, "%-20s %9d %12.3g %10d %s\n", k, st.launches, st.maxRel, st.unwritten, verdict)
+	}
+	for _, spec := range Kernels {
+		if stats[spec.Name] == nil {
+			fmt.Fprintf(&table, "%-20s %9d %12s %10s %s\n", spec.Name, 0, "-", "-", "not launched by these programs")
+		}
+	}
+	t.Log("\n" + table.String())
+	if out := os.Getenv("OUT"); out != "" {
+		_ = os.WriteFile(out+"/kernels.txt", []byte(table.String()), 0o644)
+	}
+}
+
+// compareFloats compares two buffers as float32s: the relative error (max |a−b| over max |b|) where b
+// is finite, and the count of elements finite in want but not in got.
+func compareFloats(gotB, wantB []byte) (float64, int) {
+	n := len(wantB) / 4
+	if n == 0 {
+		return 0, 0
+	}
+	got := unsafe.Slice((*float32)(unsafe.Pointer(&gotB[0])), n)
+	want := unsafe.Slice((*float32)(unsafe.Pointer(&wantB[0])), n)
+	var diff, scale float64
+	bad := 0
+	for i := range want {
+		w, g := float64(want[i]), float64(got[i])
+		if math.IsNaN(w) || math.IsInf(w, 0) {
+			continue
+		}
+		if math.IsNaN(g) || math.IsInf(g, 0) {
+			bad++
+			continue
+		}
+		diff = max(diff, math.Abs(g-w))
+		scale = max(scale, math.Abs(w))
+	}
+	if scale == 0 {
+		return diff, bad
+	}
+	return diff / scale, bad
+}
+
+// TestEngineMatchesProgram runs whole training steps on the GPU: loss, accuracy and every gradient
+// must match the CPU program.
+func TestEngineMatchesProgram(t *testing.T) {
+	for _, tc := range engineCases {
+		t.Run(tc.name, func(t *testing.T) {
+			prog, outs := trainingProgram(t, tc.model, tc.batch, tc.smoothing)
+			plan, err := Lower(prog)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eng, err := NewEngine(plan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer eng.Close()
+			for _, in := range plan.Inputs {
+				if err := eng.Upload(in); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := prog.Run(); err != nil {
+				t.Fatal(err)
+			}
+			want := make([][]float32, len(outs))
+			for i, o := range outs {
+				want[i] = append([]float32(nil), o.Float32s()...)
+				clear(o.Float32s())
+			}
+			if err := eng.Run(); err != nil {
+				t.Fatal(err)
+			}
+			for i, o := range outs {
+				if err := eng.Download(o); err != nil {
+					t.Fatal(err)
+				}
+				if rel := relErr(o.Float32s(), want[i]); rel > 1e-4 || math.IsNaN(rel) {
+					t.Errorf("output %d %v: relative error %.3g (GPU vs CPU program)", i, o.Shape(), rel)
+				}
+			}
+			t.Logf("%s on %s: %d launches, loss %.5f", tc.name, eng.Device(), len(plan.Launches), outs[0].Float32s()[0])
+		})
+	}
+}
+
+// TestEngineThroughput times a forward and backward pass of the CNN (no optimizer update yet) at
+// batch 32 and 256 on the GPU, uploading the batch every step as training does.
+func TestEngineThroughput(t *testing.T) {
+	for _, batch := range []int{32, 256} {
+		prog, _ := trainingProgram(t, arch.FashionCNN{}, batch, 0)
+		plan, err := Lower(prog)
+		if err != nil {
+			t.Fatal(err)
+		}
+		eng, err := NewEngine(plan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, in := range plan.Inputs {
+			if err := eng.Upload(in); err != nil {
+				t.Fatal(err)
+			}
+		}
+		step := func() {
+			if err := eng.Upload(plan.Inputs[0]); err != nil {
+				t.Fatal(err)
+			}
+			if err := eng.Run(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for i := 0; i < 5; i++ {
+			step()
+		}
+		const steps = 50
+		start := time.Now()
+		for i := 0; i < steps; i++ {
+			step()
+		}
+		el := time.Since(start)
+		t.Logf("CNN forward+backward on %s, batch %d: %.0f images/s (%d launches per step, %.2f ms per step)",
+			eng.Device(), batch, float64(batch*steps)/el.Seconds(), len(plan.Launches), el.Seconds()*1e3/steps)
+		eng.Close()
+	}
+}

@@ -1,0 +1,358 @@
+// fovea.cu owns fovea's CUDA C kernels: one extern "C" __global__ function per entry of the kernel
+// catalogue (cuda/abi.go, Kernels), named as the entry, taking the number of work items n and then the
+// entry's parameters in order. Each kernel is the twin of its Go emulation (cuda/emulate.go): same index
+// math, same float32/float64 choices, same order of accumulation. gen.go compiles this file to
+// fovea.ptx with -fmad=false, so no multiply-add is fused and float32 expressions round exactly as the
+// emulations' do.
+
+#define FOR_EACH_ITEM(i, n) \
+	for (long long i = blockIdx.x * (long long)blockDim.x + threadIdx.x; i < (n); i += (long long)gridDim.x * blockDim.x)
+
+// ---- shared helpers ----
+
+// go_max is Go's max for floats: NaN if either is NaN, and max(-0, +0) = +0.
+__device__ __forceinline__ float go_max(float a, float b) {
+	if (a != a || b != b) return a + b;
+	if (a == b) return signbit(a) ? b : a;
+	return a > b ? a : b;
+}
+
+// relu_epilogue is the epilogue's ReLU, Go's max(v, 0): NaN passes, -0 becomes +0.
+__device__ __forceinline__ float relu_epilogue(float v) {
+	return v <= 0.0f ? 0.0f : v;
+}
+
+// mix64 is the splitmix64 finaliser, bit for bit graph/dropout.go's.
+__device__ __forceinline__ unsigned long long mix64(unsigned long long z) {
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	return z ^ (z >> 31);
+}
+
+// Geometry is the window geometry shared by convolution lowering and pooling (abi.go, geometry).
+struct Geometry {
+	int N, C, H, W, KH, KW, SH, SW, PT, PL, OH, OW;
+};
+
+#define GEOMETRY_PARAMS int N, int C, int H, int W, int KH, int KW, int SH, int SW, int PT, int PL, int OH, int OW
+#define GEOMETRY_ARGS {N, C, H, W, KH, KW, SH, SW, PT, PL, OH, OW}
+
+// clip_window gives the input rows [y0, y1) and columns [x0, x1) that output (oy, ox) pools, clipped to
+// the image (graph's convGeometry.window).
+__device__ __forceinline__ void clip_window(const Geometry& g, int oy, int ox, int& y0, int& y1, int& x0, int& x1) {
+	y0 = oy * g.SH - g.PT;
+	x0 = ox * g.SW - g.PL;
+	y1 = min(y0 + g.KH, g.H);
+	x1 = min(x0 + g.KW, g.W);
+	y0 = max(y0, 0);
+	x0 = max(x0, 0);
+}
+
+// windows_over gives the outputs [lo, hi] along one axis whose windows cover input position pos.
+__device__ __forceinline__ void windows_over(int pos, int pad, int k, int stride, int out, int& lo, int& hi) {
+	int t = pos + pad - k + 1;
+	lo = t <= 0 ? 0 : (t + stride - 1) / stride;
+	hi = min((pos + pad) / stride, out - 1);
+}
+
+// log_sum_exp gives max(row) and log Σ exp(row − max), in double (graph's logSumExp).
+__device__ void log_sum_exp(const float* row, int K, double& m, double& lse) {
+	m = (double)row[0];
+	for (int j = 1; j < K; j++) m = fmax(m, (double)row[j]);
+	double s = 0.0;
+	for (int j = 0; j < K; j++) s += exp((double)row[j] - m);
+	lse = log(s);
+}
+
+// ---- elementwise ----
+
+extern "C" __global__ void fill(long long n, float* y, float v) {
+	FOR_EACH_ITEM(i, n) { y[i] = v; }
+}
+
+extern "C" __global__ void copy(long long n, const float* x, float* y) {
+	FOR_EACH_ITEM(i, n) { y[i] = x[i]; }
+}
+
+extern "C" __global__ void add(long long n, const float* a, const float* b, float* y) {
+	FOR_EACH_ITEM(i, n) { y[i] = a[i] + b[i]; }
+}
+
+// relu clears every value whose sign bit is set (graph's relu32), so -0 becomes +0.
+extern "C" __global__ void relu(long long n, const float* x, float* y) {
+	FOR_EACH_ITEM(i, n) {
+		int b = __float_as_int(x[i]);
+		y[i] = __int_as_float(b & ~(b >> 31));
+	}
+}
+
+// relu_grad passes dy where y's bits, as a signed integer, are positive (graph's reluGrad32).
+extern "C" __global__ void relu_grad(long long n, const float* y, const float* dy, float* dx) {
+	FOR_EACH_ITEM(i, n) { dx[i] = __float_as_int(y[i]) > 0 ? dy[i] : 0.0f; }
+}
+
+// ---- per-channel affine maps and layout changes ----
+
+// affine_epilogue is channel c's epilogue: v·scale[c] if flags&2, + bias[c] if flags&1, ReLU if flags&4.
+__device__ __forceinline__ float affine_epilogue(float v, const float* scale, const float* bias, int c, int flags) {
+	if (flags & 2) v = v * scale[c];
+	if (flags & 1) v = v + bias[c];
+	if (flags & 4) v = relu_epilogue(v);
+	return v;
+}
+
+extern "C" __global__ void channel_affine(long long n, const float* x, const float* scale, const float* bias, float* y,
+                                          int C, int inner, int flags) {
+	FOR_EACH_ITEM(i, n) {
+		int c = (int)((i / inner) % C);
+		y[i] = affine_epilogue(x[i], scale, bias, c, flags);
+	}
+}
+
+extern "C" __global__ void scatter_channels(long long n, const float* src, const float* scale, const float* bias, float* dst,
+                                            int nb, int O, int P, int flags) {
+	long long plane = (long long)O * P;
+	FOR_EACH_ITEM(i, n) {
+		long long img = i / plane;
+		int c = (int)((i / P) % O);
+		long long q = i % P;
+		float v = src[(long long)c * nb * P + img * P + q];
+		dst[i] = affine_epilogue(v, scale, bias, c, flags);
+	}
+}
+
+extern "C" __global__ void gather_channels(long long n, const float* src, float* dst, int nb, int O, int P) {
+	long long row = (long long)nb * P;
+	FOR_EACH_ITEM(i, n) {
+		long long c = i / row;
+		long long r = i % row;
+		long long img = r / P;
+		long long q = r % P;
+		dst[i] = src[(img * O + c) * P + q];
+	}
+}
+
+// ---- convolution lowering ----
+
+extern "C" __global__ void im2col(long long n, const float* x, float* col, GEOMETRY_PARAMS) {
+	const Geometry g = GEOMETRY_ARGS;
+	long long cols = (long long)g.N * g.OH * g.OW;
+	int taps = g.KH * g.KW;
+	FOR_EACH_ITEM(i, n) {
+		long long row = i / cols;
+		long long j = i % cols;
+		int c = (int)(row / taps);
+		int ki = (int)(row % taps) / g.KW;
+		int kj = (int)(row % g.KW);
+		long long img = j / ((long long)g.OH * g.OW);
+		int oy = (int)(j % ((long long)g.OH * g.OW)) / g.OW;
+		int ox = (int)(j % g.OW);
+		int iy = oy * g.SH - g.PT + ki;
+		int ix = ox * g.SW - g.PL + kj;
+		bool inside = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W;
+		col[i] = inside ? x[((img * g.C + c) * g.H + iy) * g.W + ix] : 0.0f;
+	}
+}
+
+// col2im sums, for input pixel i, the column entries of every tap that reads it, taps in row-major
+// order (the order graph's col2im adds them in).
+extern "C" __global__ void col2im(long long n, const float* col, float* dx, GEOMETRY_PARAMS) {
+	const Geometry g = GEOMETRY_ARGS;
+	long long cols = (long long)g.N * g.OH * g.OW;
+	FOR_EACH_ITEM(i, n) {
+		int ix = (int)(i % g.W);
+		int iy = (int)((i / g.W) % g.H);
+		int c = (int)((i / ((long long)g.H * g.W)) % g.C);
+		long long img = i / ((long long)g.C * g.H * g.W);
+		float sum = 0.0f;
+		for (int ki = 0; ki < g.KH; ki++) {
+			int ty = iy + g.PT - ki;
+			if (ty < 0 || ty % g.SH != 0 || ty / g.SH >= g.OH) continue;
+			int oy = ty / g.SH;
+			for (int kj = 0; kj < g.KW; kj++) {
+				int tx = ix + g.PL - kj;
+				if (tx < 0 || tx % g.SW != 0 || tx / g.SW >= g.OW) continue;
+				int ox = tx / g.SW;
+				long long row = ((long long)c * g.KH + ki) * g.KW + kj;
+				long long column = (img * g.OH + oy) * g.OW + ox;
+				sum += col[row * cols + column];
+			}
+		}
+		dx[i] = sum;
+	}
+}
+
+// ---- pooling ----
+
+extern "C" __global__ void maxpool(long long n, const float* x, float* y, GEOMETRY_PARAMS) {
+	const Geometry g = GEOMETRY_ARGS;
+	FOR_EACH_ITEM(i, n) {
+		int ox = (int)(i % g.OW);
+		int oy = (int)((i / g.OW) % g.OH);
+		const float* in = x + (i / ((long long)g.OH * g.OW)) * g.H * g.W;
+		int y0, y1, x0, x1;
+		clip_window(g, oy, ox, y0, y1, x0, x1);
+		float best = in[y0 * g.W + x0];
+		for (int iy = y0; iy < y1; iy++)
+			for (int jx = x0; jx < x1; jx++) best = go_max(best, in[iy * g.W + jx]);
+		y[i] = best;
+	}
+}
+
+// first_equal is the index in its plane of the first pixel (row-major) of output (oy, ox)'s window that
+// equals m, or of the window's first pixel when none does (graph's firstEqual).
+__device__ int first_equal(const Geometry& g, const float* in, int oy, int ox, float m) {
+	int y0, y1, x0, x1;
+	clip_window(g, oy, ox, y0, y1, x0, x1);
+	for (int iy = y0; iy < y1; iy++)
+		for (int jx = x0; jx < x1; jx++)
+			if (in[iy * g.W + jx] == m) return iy * g.W + jx;
+	return y0 * g.W + x0;
+}
+
+extern "C" __global__ void maxpool_grad(long long n, const float* x, const float* y, const float* dy, float* dx,
+                                        GEOMETRY_PARAMS) {
+	const Geometry g = GEOMETRY_ARGS;
+	FOR_EACH_ITEM(i, n) {
+		int ix = (int)(i % g.W);
+		int iy = (int)((i / g.W) % g.H);
+		long long p = i / ((long long)g.H * g.W);
+		const float* in = x + p * g.H * g.W;
+		const float* out = y + p * g.OH * g.OW;
+		const float* grad = dy + p * g.OH * g.OW;
+		int self = iy * g.W + ix;
+		int oy0, oy1, ox0, ox1;
+		windows_over(iy, g.PT, g.KH, g.SH, g.OH, oy0, oy1);
+		windows_over(ix, g.PL, g.KW, g.SW, g.OW, ox0, ox1);
+		float sum = 0.0f;
+		for (int oy = oy0; oy <= oy1; oy++)
+			for (int ox = ox0; ox <= ox1; ox++) {
+				int o = oy * g.OW + ox;
+				if (first_equal(g, in, oy, ox, out[o]) == self) sum += grad[o];
+			}
+		dx[i] = sum;
+	}
+}
+
+// pooled_count is the number of in-image pixels of output (oy, ox)'s window: AvgPool2D's divisor
+// (padding is not counted).
+__device__ __forceinline__ int pooled_count(const Geometry& g, int oy, int ox) {
+	int y0, y1, x0, x1;
+	clip_window(g, oy, ox, y0, y1, x0, x1);
+	return (y1 - y0) * (x1 - x0);
+}
+
+extern "C" __global__ void avgpool(long long n, const float* x, float* y, GEOMETRY_PARAMS) {
+	const Geometry g = GEOMETRY_ARGS;
+	FOR_EACH_ITEM(i, n) {
+		int ox = (int)(i % g.OW);
+		int oy = (int)((i / g.OW) % g.OH);
+		const float* in = x + (i / ((long long)g.OH * g.OW)) * g.H * g.W;
+		int y0, y1, x0, x1;
+		clip_window(g, oy, ox, y0, y1, x0, x1);
+		float s = 0.0f;
+		for (int iy = y0; iy < y1; iy++)
+			for (int jx = x0; jx < x1; jx++) s += in[iy * g.W + jx];
+		y[i] = s / (float)((y1 - y0) * (x1 - x0));
+	}
+}
+
+extern "C" __global__ void avgpool_grad(long long n, const float* dy, float* dx, GEOMETRY_PARAMS) {
+	const Geometry g = GEOMETRY_ARGS;
+	FOR_EACH_ITEM(i, n) {
+		int ix = (int)(i % g.W);
+		int iy = (int)((i / g.W) % g.H);
+		const float* grad = dy + (i / ((long long)g.H * g.W)) * g.OH * g.OW;
+		int oy0, oy1, ox0, ox1;
+		windows_over(iy, g.PT, g.KH, g.SH, g.OH, oy0, oy1);
+		windows_over(ix, g.PL, g.KW, g.SW, g.OW, ox0, ox1);
+		float sum = 0.0f;
+		for (int oy = oy0; oy <= oy1; oy++)
+			for (int ox = ox0; ox <= ox1; ox++) sum += grad[oy * g.OW + ox] / (float)pooled_count(g, oy, ox);
+		dx[i] = sum;
+	}
+}
+
+// ---- dropout ----
+
+extern "C" __global__ void dropout(long long n, const float* x, const long long* step, float* y, int threshold, float scale,
+                                   unsigned long long seed) {
+	unsigned long long key = mix64(seed ^ mix64((unsigned long long)step[0] + 0x9e3779b97f4a7c15ULL));
+	FOR_EACH_ITEM(i, n) {
+		unsigned int draw = (unsigned int)(mix64(key + (unsigned long long)i) >> 40);
+		y[i] = draw >= (unsigned int)threshold ? x[i] * scale : 0.0f;
+	}
+}
+
+// ---- softmax cross-entropy ----
+
+// An out-of-range label gives NaN (the CPU op returns an error; a kernel cannot).
+
+extern "C" __global__ void softmax_xent_rows(long long n, const float* logits, const int* labels, float* loss, int K,
+                                             float smoothing) {
+	FOR_EACH_ITEM(i, n) {
+		const float* row = logits + i * K;
+		int label = labels[i];
+		if (label < 0 || label >= K) {
+			loss[i] = __int_as_float(0x7fc00000);
+			continue;
+		}
+		double m, lse;
+		log_sum_exp(row, K, m, lse);
+		double eps = (double)smoothing;
+		double rowLoss = -(1.0 - eps) * ((double)row[label] - m - lse);
+		if (eps > 0.0) {
+			double sum = 0.0;
+			for (int j = 0; j < K; j++) sum += (double)row[j] - m - lse;
+			rowLoss -= eps / (double)K * sum;
+		}
+		loss[i] = (float)rowLoss;
+	}
+}
+
+extern "C" __global__ void softmax_xent_grad(long long n, const float* logits, const int* labels, const float* g, float* d,
+                                             int K, float smoothing, float invN) {
+	FOR_EACH_ITEM(i, n) {
+		long long r = i / K;
+		int j = (int)(i % K);
+		const float* row = logits + r * K;
+		int label = labels[r];
+		if (label < 0 || label >= K) {
+			d[i] = __int_as_float(0x7fc00000);
+			continue;
+		}
+		double m, lse;
+		log_sum_exp(row, K, m, lse);
+		double eps = (double)smoothing;
+		double t = eps / (double)K;
+		if (j == label) t += 1.0 - eps;
+		double scale = (double)g[0] * (double)invN;
+		d[i] = (float)(scale * (exp((double)row[j] - m - lse) - t));
+	}
+}
+
+extern "C" __global__ void correct_rows(long long n, const float* logits, const int* labels, float* correct, int K) {
+	FOR_EACH_ITEM(i, n) {
+		const float* row = logits + i * K;
+		int best = 0;
+		for (int j = 0; j < K; j++)
+			if (row[j] > row[best]) best = j;
+		correct[i] = best == labels[i] ? 1.0f : 0.0f;
+	}
+}
+
+// ---- optimiser ----
+
+// adam is training's adaptive update (Adam, or Nadam through cm, cg, cv): m += (g−m)·oneMinusB1;
+// v += (g²−v)·oneMinusB2; p −= lr·(cm·m + cg·g) / (√(v·cv) + eps).
+extern "C" __global__ void adam(long long n, float* p, const float* g, float* m, float* v, float oneMinusB1, float oneMinusB2,
+                                float cm, float cg, float cv, float lr, float eps) {
+	FOR_EACH_ITEM(i, n) {
+		float gi = g[i];
+		float mi = m[i] + (gi - m[i]) * oneMinusB1;
+		float vi = v[i] + (gi * gi - v[i]) * oneMinusB2;
+		m[i] = mi;
+		v[i] = vi;
+		p[i] -= lr * (cm * mi + cg * gi) / (sqrtf(vi * cv) + eps);
+	}
+}

@@ -1,0 +1,426 @@
+package cuda
+
+import (
+	"fmt"
+	"sort"
+
+	"fovea/graph"
+
+	"gorgonia.org/tensor"
+)
+
+// A Plan is a compiled graph.Program lowered to device work: a set of device buffers and the ordered
+// launches (catalogue kernels and GEMMs) that compute one run of the program on them. It names no device:
+// the CUDA engine (engine.go, build tag cuda) executes it on a GPU, and the Interpreter executes it on the
+// CPU with the kernels' Go emulations, which is how the lowering is tested without a GPU.
+type Plan struct {
+	// Buffers are the device allocations, in bytes.
+	Buffers []Buffer
+	// Init runs once, after the buffers exist (it fills constants such as the ones vector).
+	Init []Launch
+	// Launches compute one run of the program.
+	Launches []Launch
+	// Inputs are the program's tensors that no step writes (batch, labels, parameters, constants): the
+	// host copies a caller uploads. Outputs are the rest.
+	Inputs []*tensor.Dense
+
+	places  map[*tensor.Dense]Ref
+	scratch map[string]int // scratch slot → buffer
+	ones    Ref
+	onesLen int64
+}
+
+// Buffer is one device allocation.
+type Buffer struct {
+	Name  string
+	Bytes int64
+}
+
+// Ref is a place in device memory: a buffer and a byte offset into it. Buf is -1 for a null pointer.
+type Ref struct {
+	Buf int
+	Off int64
+}
+
+// Null is the null device pointer.
+var Null = Ref{Buf: -1}
+
+// Arg is one launch argument: a pointer (Ref) or a scalar, as the kernel's catalogue entry says.
+type Arg struct {
+	Ref   Ref
+	Int   int64
+	Float float32
+	U64   uint64
+}
+
+// Launch is one kernel launch over N work items, or (Kernel "gemm") one matrix multiply.
+type Launch struct {
+	Kernel string
+	N      int64
+	Args   []Arg
+	Gemm   *Gemm
+	// Step names the program node the launch computes, for errors and profiles.
+	Step string
+}
+
+// Gemm is a row-major single-precision C = α·op(A)·op(B) + β·C, with op(A) M×K and op(B) K×N.
+type Gemm struct {
+	TransA, TransB bool
+	M, N, K        int
+	Alpha, Beta    float32
+	A, B, C        Ref
+	LDA, LDB, LDC  int
+}
+
+// Place returns where a program tensor lives on the device.
+func (p *Plan) Place(t *tensor.Dense) (Ref, bool) {
+	r, ok := p.places[t]
+	return r, ok
+}
+
+// Lower turns a compiled program into a device plan. Every step must be a fovea kernel on float32
+// tensors with a device lowering; the error names the first that is not.
+func Lower(prog *graph.Program) (*Plan, error) {
+	p := &Plan{places: map[*tensor.Dense]Ref{}, scratch: map[string]int{}}
+	steps := prog.Steps()
+	if err := p.placeTensors(steps); err != nil {
+		return nil, err
+	}
+	for i := range steps {
+		s := &steps[i]
+		if s.Kernel == nil {
+			return nil, fmt.Errorf("lower %s: %v is a Gorgonia op with no fovea kernel", s.Node.Name(), s.Op)
+		}
+		for _, t := range append([]*tensor.Dense{s.Out}, s.In...) {
+			if dt := t.Dtype(); dt != tensor.Float32 && dt != tensor.Int32 && dt != tensor.Int64 {
+				return nil, fmt.Errorf("lower %s (%s): %v tensors are not supported on the device (float32 only)", s.Node.Name(), s.Kernel.Kind(), dt)
+			}
+		}
+		before := len(p.Launches)
+		if err := p.lowerStep(s); err != nil {
+			return nil, fmt.Errorf("lower %s (%s): %w", s.Node.Name(), s.Kernel.Kind(), err)
+		}
+		for j := before; j < len(p.Launches); j++ {
+			p.Launches[j].Step = s.Node.Name()
+		}
+	}
+	if p.onesLen > 0 {
+		p.Buffers[p.ones.Buf].Bytes = 4 * p.onesLen
+		p.Init = append(p.Init, Launch{Kernel: "fill", N: p.onesLen, Args: []Arg{{Ref: p.ones}, {Float: 1}}, Step: "ones"})
+	}
+	return p, nil
+}
+
+// placeTensors gives every tensor the steps read or write a place on the device. The CPU program shares
+// host memory between tensors whose lifetimes do not overlap; overlapping host regions map to one device
+// buffer at the same offsets, so the device plan shares exactly what the CPU program shares.
+func (p *Plan) placeTensors(steps []graph.Step) error {
+	type region struct {
+		start, end uintptr
+		t          *tensor.Dense
+	}
+	var regions []region
+	seen := map[*tensor.Dense]bool{}
+	written := map[*tensor.Dense]bool{}
+	add := func(t *tensor.Dense) {
+		if t == nil || seen[t] {
+			return
+		}
+		seen[t] = true
+		start := t.Uintptr()
+		regions = append(regions, region{start, start + t.MemSize(), t})
+	}
+	for i := range steps {
+		for _, t := range steps[i].In {
+			add(t)
+		}
+		add(steps[i].Out)
+		written[steps[i].Out] = true
+	}
+	for i := range steps {
+		for _, t := range steps[i].In {
+			if !written[t] && !contains(p.Inputs, t) {
+				p.Inputs = append(p.Inputs, t)
+			}
+		}
+	}
+	sort.SliceStable(regions, func(i, j int) bool { return regions[i].start < regions[j].start })
+	for i := 0; i < len(regions); {
+		start, end := regions[i].start, regions[i].end
+		j := i
+		for j < len(regions) && regions[j].start < max(end, start+1) {
+			end = max(end, regions[j].end)
+			j++
+		}
+		buf := len(p.Buffers)
+		p.Buffers = append(p.Buffers, Buffer{Name: fmt.Sprintf("tensor %v", regions[i].t.Shape()), Bytes: int64(end - start)})
+		for _, r := range regions[i:j] {
+			p.places[r.t] = Ref{Buf: buf, Off: int64(r.start - start)}
+		}
+		i = j
+	}
+	p.ones = Ref{Buf: len(p.Buffers)}
+	p.Buffers = append(p.Buffers, Buffer{Name: "ones"})
+	return nil
+}
+
+func contains(ts []*tensor.Dense, t *tensor.Dense) bool {
+	for _, u := range ts {
+		if u == t {
+			return true
+		}
+	}
+	return false
+}
+
+// at returns a tensor's place; placeTensors has placed every tensor a step touches.
+func (p *Plan) at(t *tensor.Dense) Ref { return p.places[t] }
+
+// scratchRef returns a scratch buffer of at least n float32s for the named slot. Launches run in order
+// on one stream, so every step reuses the same slots.
+func (p *Plan) scratchRef(slot string, n int64) Ref {
+	buf, ok := p.scratch[slot]
+	if !ok {
+		buf = len(p.Buffers)
+		p.Buffers = append(p.Buffers, Buffer{Name: "scratch " + slot})
+		p.scratch[slot] = buf
+	}
+	p.Buffers[buf].Bytes = max(p.Buffers[buf].Bytes, 4*n)
+	return Ref{Buf: buf}
+}
+
+// onesRef returns a vector of at least n ones.
+func (p *Plan) onesRef(n int64) Ref {
+	p.onesLen = max(p.onesLen, n)
+	return p.ones
+}
+
+func (p *Plan) launch(kernel string, n int, args ...Arg) {
+	p.Launches = append(p.Launches, Launch{Kernel: kernel, N: int64(n), Args: args})
+}
+
+func (p *Plan) gemm(g Gemm) {
+	p.Launches = append(p.Launches, Launch{Kernel: "gemm", Gemm: &g})
+}
+
+func ptr(r Ref) Arg     { return Arg{Ref: r} }
+func i32(v int) Arg     { return Arg{Int: int64(v)} }
+func f32(v float64) Arg { return Arg{Float: float32(v)} }
+func u64(v uint64) Arg  { return Arg{U64: v} }
+func boolInt(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// Epilogue flags of channel_affine and scatter_channels.
+const (
+	flagBias  = 1
+	flagScale = 2
+	flagReLU  = 4
+)
+
+// window is the geometry of a convolution or pooling window, in the catalogue's parameter order.
+type window struct {
+	n, c, h, w, kh, kw, sh, sw, pt, pl, oh, ow int
+}
+
+func (g window) args() []Arg {
+	return []Arg{i32(g.n), i32(g.c), i32(g.h), i32(g.w), i32(g.kh), i32(g.kw), i32(g.sh), i32(g.sw), i32(g.pt), i32(g.pl), i32(g.oh), i32(g.ow)}
+}
+
+// k is the im2col matrix's row count, p the output pixels per image.
+func (g window) k() int { return g.c * g.kh * g.kw }
+func (g window) p() int { return g.oh * g.ow }
+
+func (p *Plan) lowerStep(s *graph.Step) error {
+	in, out := s.In, s.Out
+	switch k := s.Kernel.(type) {
+	case graph.Conv2D:
+		return p.convForward(k, in, out, Null, 0)
+	case graph.ConvBias:
+		flags := flagBias
+		if k.ReLU {
+			flags |= flagReLU
+		}
+		return p.convForward(k.Conv2D, in[:2], out, p.at(in[2]), flags)
+	case graph.Conv2DBackpropInput:
+		return p.convBackpropInput(k, in[0], in[1], out)
+	case graph.Conv2DBackpropFilter:
+		return p.convBackpropFilter(k, in[0], in[1], out)
+	case graph.MaxPool2D:
+		g := poolWindow(k.Window, in[0].Shape(), out.Shape())
+		p.launch("maxpool", out.Shape().TotalSize(), append([]Arg{ptr(p.at(in[0])), ptr(p.at(out))}, g.args()...)...)
+	case graph.MaxPool2DGrad:
+		g := poolWindow(k.Window, in[0].Shape(), in[1].Shape())
+		p.launch("maxpool_grad", out.Shape().TotalSize(), append([]Arg{ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(p.at(in[2])), ptr(p.at(out))}, g.args()...)...)
+	case graph.AvgPool2D:
+		g := poolWindow(k.Window, in[0].Shape(), out.Shape())
+		p.launch("avgpool", out.Shape().TotalSize(), append([]Arg{ptr(p.at(in[0])), ptr(p.at(out))}, g.args()...)...)
+	case graph.AvgPool2DGrad:
+		g := poolWindow(k.Window, out.Shape(), in[0].Shape())
+		p.launch("avgpool_grad", out.Shape().TotalSize(), append([]Arg{ptr(p.at(in[0])), ptr(p.at(out))}, g.args()...)...)
+	case graph.Dense:
+		return p.dense(in, out, false)
+	case graph.DenseReLU:
+		return p.dense(in, out, true)
+	case graph.MatMul:
+		return p.matmul(k, in[0], in[1], out)
+	case graph.BiasAdd:
+		s := in[0].Shape()
+		inner := 1
+		for _, d := range s[min(2, len(s)):] {
+			inner *= d
+		}
+		p.launch("channel_affine", s.TotalSize(), ptr(p.at(in[0])), ptr(Null), ptr(p.at(in[1])), ptr(p.at(out)), i32(in[1].Shape().TotalSize()), i32(inner), i32(flagBias))
+	case graph.BiasGrad:
+		return p.biasGrad(in[0], out)
+	case graph.ReLU:
+		p.launch("relu", out.Shape().TotalSize(), ptr(p.at(in[0])), ptr(p.at(out)))
+	case graph.ReLUGrad:
+		p.launch("relu_grad", out.Shape().TotalSize(), ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(p.at(out)))
+	case graph.Add:
+		p.launch("add", out.Shape().TotalSize(), ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(p.at(out)))
+	case graph.Reshape:
+		p.launch("copy", out.Shape().TotalSize(), ptr(p.at(in[0])), ptr(p.at(out)))
+	case graph.Dropout:
+		p.dropout(k.Rate, k.Seed, in, out)
+	case graph.DropoutGrad:
+		p.dropout(k.Rate, k.Seed, in, out)
+	case graph.SoftmaxCrossEntropy:
+		n, classes := in[0].Shape()[0], in[0].Shape()[1]
+		rows := p.scratchRef("rows", int64(n))
+		p.launch("softmax_xent_rows", n, ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(rows), i32(classes), f32(k.Smoothing))
+		p.sumRows(rows, n, 1/float32(n), p.at(out))
+	case graph.SoftmaxCrossEntropyGrad:
+		n, classes := in[0].Shape()[0], in[0].Shape()[1]
+		p.launch("softmax_xent_grad", n*classes, ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(p.at(in[2])), ptr(p.at(out)), i32(classes), f32(k.Smoothing), f32(1/float64(n)))
+	case graph.CountCorrect:
+		n, classes := in[0].Shape()[0], in[0].Shape()[1]
+		rows := p.scratchRef("rows", int64(n))
+		p.launch("correct_rows", n, ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(rows), i32(classes))
+		p.sumRows(rows, n, 1, p.at(out))
+	default:
+		return fmt.Errorf("no device lowering for %T yet", s.Kernel)
+	}
+	return nil
+}
+
+// convWindow is a convolution's geometry from its input (N, C, H, W), kernel (O, C, KH, KW) and output
+// (N, O, OH, OW) shapes.
+func convWindow(sh, sw int, pad graph.Padding, x, w, y tensor.Shape) window {
+	return window{n: x[0], c: x[1], h: x[2], w: x[3], kh: w[2], kw: w[3], sh: sh, sw: sw, pt: pad.Top, pl: pad.Left, oh: y[2], ow: y[3]}
+}
+
+// poolWindow is a pooling window's geometry from its input and output shapes.
+func poolWindow(win graph.Window, x, y tensor.Shape) window {
+	return window{n: x[0], c: x[1], h: x[2], w: x[3], kh: win.KH, kw: win.KW, sh: win.StrideH, sw: win.StrideW, pt: win.Pad.Top, pl: win.Pad.Left, oh: y[2], ow: y[3]}
+}
+
+// convForward lowers y = conv(x, w) (then the epilogue) to im2col, one GEMM over the whole batch, and a
+// scatter back to NCHW that applies the bias and ReLU on the way.
+func (p *Plan) convForward(op graph.Conv2D, in []*tensor.Dense, out *tensor.Dense, bias Ref, flags int) error {
+	x, w := in[0], in[1]
+	g := convWindow(op.StrideH, op.StrideW, op.Pad, x.Shape(), w.Shape(), out.Shape())
+	o, k, cols := w.Shape()[0], g.k(), g.n*g.p()
+	col := p.scratchRef("col", int64(k*cols))
+	tmp := p.scratchRef("gemm", int64(o*cols))
+	p.launch("im2col", k*cols, append([]Arg{ptr(p.at(x)), ptr(col)}, g.args()...)...)
+	p.gemm(Gemm{M: o, N: cols, K: k, Alpha: 1, A: p.at(w), LDA: k, B: col, LDB: cols, C: tmp, LDC: cols})
+	p.launch("scatter_channels", out.Shape().TotalSize(), ptr(tmp), ptr(Null), ptr(bias), ptr(p.at(out)), i32(g.n), i32(o), i32(g.p()), i32(flags))
+	return nil
+}
+
+// convBackpropInput lowers dx = col2im(wᵀ · dy).
+func (p *Plan) convBackpropInput(op graph.Conv2DBackpropInput, w, dy, dx *tensor.Dense) error {
+	g := convWindow(op.StrideH, op.StrideW, op.Pad, dx.Shape(), w.Shape(), dy.Shape())
+	o, k, cols := w.Shape()[0], g.k(), g.n*g.p()
+	dyg := p.scratchRef("gathered", int64(o*cols))
+	dcol := p.scratchRef("gemm", int64(k*cols))
+	p.launch("gather_channels", o*cols, ptr(p.at(dy)), ptr(dyg), i32(g.n), i32(o), i32(g.p()))
+	p.gemm(Gemm{TransA: true, M: k, N: cols, K: o, Alpha: 1, A: p.at(w), LDA: k, B: dyg, LDB: cols, C: dcol, LDC: cols})
+	p.launch("col2im", dx.Shape().TotalSize(), append([]Arg{ptr(dcol), ptr(p.at(dx))}, g.args()...)...)
+	return nil
+}
+
+// convBackpropFilter lowers dw = dy · im2col(x)ᵀ, summed over the batch by the GEMM itself.
+func (p *Plan) convBackpropFilter(op graph.Conv2DBackpropFilter, x, dy, dw *tensor.Dense) error {
+	g := convWindow(op.StrideH, op.StrideW, op.Pad, x.Shape(), dw.Shape(), dy.Shape())
+	o, k, cols := dw.Shape()[0], g.k(), g.n*g.p()
+	col := p.scratchRef("col", int64(k*cols))
+	dyg := p.scratchRef("gathered", int64(o*cols))
+	p.launch("im2col", k*cols, append([]Arg{ptr(p.at(x)), ptr(col)}, g.args()...)...)
+	p.launch("gather_channels", o*cols, ptr(p.at(dy)), ptr(dyg), i32(g.n), i32(o), i32(g.p()))
+	p.gemm(Gemm{TransB: true, M: o, N: k, K: cols, Alpha: 1, A: dyg, LDA: cols, B: col, LDB: cols, C: p.at(dw), LDC: k})
+	return nil
+}
+
+// dense lowers y = x·w + b (then ReLU) to a GEMM and a bias epilogue in place.
+func (p *Plan) dense(in []*tensor.Dense, out *tensor.Dense, relu bool) error {
+	x, w, b := in[0], in[1], in[2]
+	n, i, o := x.Shape()[0], x.Shape()[1], w.Shape()[1]
+	p.gemm(Gemm{M: n, N: o, K: i, Alpha: 1, A: p.at(x), LDA: i, B: p.at(w), LDB: o, C: p.at(out), LDC: o})
+	flags := flagBias
+	if relu {
+		flags |= flagReLU
+	}
+	p.launch("channel_affine", n*o, ptr(p.at(out)), ptr(Null), ptr(p.at(b)), ptr(p.at(out)), i32(o), i32(1), i32(flags))
+	return nil
+}
+
+func (p *Plan) matmul(op graph.MatMul, a, b, c *tensor.Dense) error {
+	as, bs := a.Shape(), b.Shape()
+	m, k := as[0], as[1]
+	if op.TransA {
+		m, k = k, m
+	}
+	n := bs[1]
+	if op.TransB {
+		n = bs[0]
+	}
+	p.gemm(Gemm{TransA: op.TransA, TransB: op.TransB, M: m, N: n, K: k, Alpha: 1, A: p.at(a), LDA: as[1], B: p.at(b), LDB: bs[1], C: p.at(c), LDC: n})
+	return nil
+}
+
+// biasGrad sums dy over every axis but the channel axis (1) with GEMMs against a ones vector: for
+// (N, C, ...) first over the trailing pixels, then over the batch.
+func (p *Plan) biasGrad(dy, db *tensor.Dense) error {
+	s := dy.Shape()
+	n, c := s[0], s[1]
+	inner := 1
+	for _, d := range s[2:] {
+		inner *= d
+	}
+	src := p.at(dy)
+	if inner > 1 {
+		perImage := p.scratchRef("bias", int64(n*c))
+		p.gemm(Gemm{M: n * c, N: 1, K: inner, Alpha: 1, A: src, LDA: inner, B: p.onesRef(int64(inner)), LDB: 1, C: perImage, LDC: 1})
+		src = perImage
+	}
+	p.gemm(Gemm{M: 1, N: c, K: n, Alpha: 1, A: p.onesRef(int64(n)), LDA: n, B: src, LDB: c, C: p.at(db), LDC: c})
+	return nil
+}
+
+// sumRows writes scale·Σ rows[0..n) to out[0].
+func (p *Plan) sumRows(rows Ref, n int, scale float32, out Ref) {
+	p.gemm(Gemm{M: 1, N: 1, K: n, Alpha: scale, A: p.onesRef(int64(n)), LDA: n, B: rows, LDB: 1, C: out, LDC: 1})
+}
+
+// dropout lowers Dropout and its gradient (the same mask applied to dy): inputs (x or dy, step).
+func (p *Plan) dropout(rate float64, seed uint64, in []*tensor.Dense, out *tensor.Dense) {
+	threshold := uint32(rate * (1 << 24))
+	scale := float32(1 / (1 - rate))
+	p.launch("dropout", out.Shape().TotalSize(), ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(p.at(out)), i32(int(threshold)), Arg{Float: scale}, u64(seed))
+}
+
+// Executor runs a plan: the Interpreter on the CPU, the Engine (build tag cuda) on a GPU.
+type Executor interface {
+	Upload(t *tensor.Dense) error
+	Download(t *tensor.Dense) error
+	Run() error
+	RunLaunch(i int) error
+	Buffer(i int) ([]byte, error)
+	SetBuffer(i int, b []byte) error
+	Close()
+}
