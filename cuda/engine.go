@@ -4,6 +4,7 @@ package cuda
 
 import (
 	"fmt"
+	"math"
 	"runtime"
 	"unsafe"
 
@@ -134,17 +135,11 @@ func (e *Engine) resolve(ls []Launch) ([]deviceLaunch, error) {
 		d.values = make([]uint64, 1+len(spec.Params))
 		d.values[0] = uint64(l.N)
 		for j, param := range spec.Params {
-			a := l.Args[j]
-			switch param.Type {
-			case PtrF32, PtrI32, PtrI64:
-				d.values[1+j] = e.address(a.Ref)
-			case I32:
-				d.values[1+j] = uint64(uint32(int32(a.Int)))
-			case F32:
-				d.values[1+j] = uint64(*(*uint32)(unsafe.Pointer(&a.Float)))
-			case U64:
-				d.values[1+j] = a.U64
+			v, err := e.argValue(param.Type, l.Args[j])
+			if err != nil {
+				return nil, err
 			}
+			d.values[1+j] = v
 		}
 		d.params = make([]unsafe.Pointer, len(d.values))
 		for j := range d.values {
@@ -152,6 +147,21 @@ func (e *Engine) resolve(ls []Launch) ([]deviceLaunch, error) {
 		}
 	}
 	return out, nil
+}
+
+// argValue is an argument's 8-byte parameter slot.
+func (e *Engine) argValue(t ParamType, a Arg) (uint64, error) {
+	switch t {
+	case PtrF32, PtrI32, PtrI64:
+		return e.address(a.Ref), nil
+	case I32:
+		return uint64(uint32(int32(a.Int))), nil
+	case F32:
+		return uint64(math.Float32bits(a.Float)), nil
+	case U64:
+		return a.U64, nil
+	}
+	return 0, fmt.Errorf("cuda: unknown parameter type %v", t)
 }
 
 // Upload copies a host tensor of the program to the device.
@@ -253,6 +263,21 @@ func (e *Engine) SetBuffer(i int, b []byte) error {
 	if err := cu.MemcpyHtoD(e.buffers[i], unsafe.Pointer(&b[0]), n); err != nil {
 		return fmt.Errorf("cuda: writing buffer %s: %w", e.plan.Buffers[i].Name, err)
 	}
+	return nil
+}
+
+// SetArg changes argument j of launch i for the following runs.
+func (e *Engine) SetArg(i, j int, a Arg) error {
+	d := &e.launches[i]
+	if d.gemm != nil || 1+j >= len(d.values) {
+		return fmt.Errorf("cuda: launch %d (%s) has no argument %d", i, d.kernel, j)
+	}
+	spec, _ := Spec(d.kernel)
+	v, err := e.argValue(spec.Params[j].Type, a)
+	if err != nil {
+		return err
+	}
+	d.values[1+j] = v
 	return nil
 }
 

@@ -117,6 +117,12 @@ func (in *Interpreter) SetBuffer(i int, b []byte) error {
 	return nil
 }
 
+// SetArg changes argument j of launch i.
+func (in *Interpreter) SetArg(i, j int, a Arg) error {
+	in.plan.Launches[i].Args[j] = a
+	return nil
+}
+
 func (in *Interpreter) launch(l *Launch) error {
 	if l.Kernel == "gemm" {
 		g := l.Gemm

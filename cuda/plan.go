@@ -1,6 +1,7 @@
 package cuda
 
 import (
+	"errors"
 	"fmt"
 	"sort"
 
@@ -422,5 +423,61 @@ type Executor interface {
 	RunLaunch(i int) error
 	Buffer(i int) ([]byte, error)
 	SetBuffer(i int, b []byte) error
+	// SetArg changes argument j of launch i for the following runs.
+	SetArg(i, j int, a Arg) error
 	Close()
 }
+
+// ErrNoCUDA is returned for the cuda device by builds without the gpu tag.
+var ErrNoCUDA = errors.New("this build has no CUDA support: build with -tags gpu on a machine with the CUDA headers " +
+	"(scripts/gpu/setup.sh installs them; scripts/gpu/build.sh cross-builds for a GPU machine)")
+
+// NewExecutor returns an executor for the named device: "cuda" (GPU 0; builds with the gpu tag only)
+// or "emulate" (the CPU Interpreter, for tests).
+func NewExecutor(device string, p *Plan) (Executor, error) {
+	switch device {
+	case "cuda", "gpu":
+		return newGPU(p)
+	case "emulate":
+		return NewInterpreter(p)
+	}
+	return nil, fmt.Errorf("unknown device %q (want cuda or emulate)", device)
+}
+
+// AddAdam appends an Adam/Nadam update of parameter p from its gradient g (both program tensors) with
+// slots m and v (host tensors of p's size, given places of their own), and returns the launch's index.
+// The update's per-step scalars start at zero: set them with Executor.SetArg before every run (see
+// AdamScalars).
+func (p *Plan) AddAdam(param, grad, m, v *tensor.Dense) (int, error) {
+	pr, ok1 := p.places[param]
+	gr, ok2 := p.places[grad]
+	if !ok1 || !ok2 {
+		return 0, fmt.Errorf("adam: parameter %v or its gradient is not part of the plan", param.Shape())
+	}
+	n := param.Shape().TotalSize()
+	if grad.Shape().TotalSize() != n || m.Shape().TotalSize() != n || v.Shape().TotalSize() != n {
+		return 0, fmt.Errorf("adam: parameter %v, gradient %v and slots %v, %v differ in size", param.Shape(), grad.Shape(), m.Shape(), v.Shape())
+	}
+	for _, s := range []*tensor.Dense{m, v} {
+		if _, ok := p.places[s]; ok {
+			return 0, fmt.Errorf("adam: slot %v is already part of the plan", s.Shape())
+		}
+		p.places[s] = Ref{Buf: len(p.Buffers)}
+		p.Buffers = append(p.Buffers, Buffer{Name: fmt.Sprintf("optimizer slot %v", s.Shape()), Bytes: int64(4 * n)})
+	}
+	args := []Arg{ptr(pr), ptr(gr), ptr(p.places[m]), ptr(p.places[v]), {}, {}, {}, {}, {}, {}, {}}
+	p.Launches = append(p.Launches, Launch{Kernel: "adam", N: int64(n), Args: args, Step: "optimizer"})
+	return len(p.Launches) - 1, nil
+}
+
+// AdamScalars are the per-step constants of the adam kernel (its parameters after the four pointers).
+type AdamScalars struct {
+	OneMinusB1, OneMinusB2, CM, CG, CV, LR, Eps float32
+}
+
+// Args returns the scalars as launch arguments, at their indices in the adam kernel's parameters.
+func (s AdamScalars) Args() map[int]Arg {
+	return map[int]Arg{4: f32a(s.OneMinusB1), 5: f32a(s.OneMinusB2), 6: f32a(s.CM), 7: f32a(s.CG), 8: f32a(s.CV), 9: f32a(s.LR), 10: f32a(s.Eps)}
+}
+
+func f32a(v float32) Arg { return Arg{Float: v} }

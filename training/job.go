@@ -54,6 +54,8 @@ type JobOptions struct {
 	// Subset trains on the first Subset training images only (0: all 55,000).
 	Subset  int
 	Threads int
+	// Device is Config.Device: cpu (default), cuda or emulate.
+	Device string
 	// Resume continues from OutDir/checkpoint.safetensors when it exists.
 	Resume bool
 	// Offline forbids downloading missing data.
@@ -143,7 +145,7 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	ckpt := filepath.Join(opts.OutDir, "checkpoint.safetensors")
 	trainer, err := NewTrainer(opts.Model, nil, Config{
 		Epochs: r.Epochs, BatchSize: r.BatchSize, Optimizer: OptimizerConfig{Name: r.Optimizer},
-		Schedule: sched, LabelSmoothing: r.LabelSmoothing, Seed: opts.Seed, Threads: opts.Threads,
+		Schedule: sched, LabelSmoothing: r.LabelSmoothing, Seed: opts.Seed, Threads: opts.Threads, Device: opts.Device,
 		Augment: augment, Norm: data.FitStandardizer(train), CheckpointPath: ckpt, Log: log, OnEpochEnd: hist,
 	})
 	if err != nil {
@@ -176,7 +178,7 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	m := &Metrics{
 		Model: opts.Model.Name(), Recipe: r, Seed: opts.Seed, TestAccuracy: testAcc, TestLoss: testLoss,
 		Epochs: len(h.Epochs), TrainImages: train.N, ValImages: val.N, TestImages: test.N,
-		Params: trainable + frozen, WallSeconds: time.Since(start).Seconds(), Device: "cpu",
+		Params: trainable + frozen, WallSeconds: time.Since(start).Seconds(), Device: deviceName(opts.Device),
 		Machine: Machine(), GoVersion: runtime.Version(), Date: time.Now().UTC().Format(time.RFC3339), Command: opts.Command,
 	}
 	if n := len(h.Epochs); n > 0 {
@@ -232,4 +234,12 @@ func (r Recipe) KernelInitializer() (graph.Initializer, error) {
 		return nil, errors.New("unknown initializer " + r.KernelInit + " (want glorot_uniform, glorot_normal or he_normal)")
 	}
 	return init, nil
+}
+
+// deviceName is the device recorded in metrics.json.
+func deviceName(d string) string {
+	if d == "" {
+		return "cpu"
+	}
+	return d
 }

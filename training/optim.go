@@ -101,18 +101,12 @@ func (t *threads) split(n int, job graph.Task) {
 
 // adaptiveJob updates a range of one parameter.
 type adaptiveJob struct {
-	nesterov                       bool
-	w, g, m, v                     []float32
-	b1, b2, cm, cg, cv, lr, a, eps float32
+	w, g, m, v []float32
+	k          adaptiveConsts
 }
 
 func (j *adaptiveJob) Run(lo, hi int) {
-	// Adam is the same update as Nadam with m̂ = m and v̂ = v, scaled by alpha.
-	k := adaptiveConsts{1 - j.b1, 1 - j.b2, j.cm, j.cg, j.cv, j.lr, j.eps}
-	if !j.nesterov {
-		k = adaptiveConsts{1 - j.b1, 1 - j.b2, 1, 0, 1, j.a, j.eps}
-	}
-	adaptiveUpdate(j.w[lo:hi], j.g[lo:hi], j.m[lo:hi], j.v[lo:hi], &k)
+	adaptiveUpdate(j.w[lo:hi], j.g[lo:hi], j.m[lo:hi], j.v[lo:hi], &j.k)
 }
 
 // adaptiveConsts are the per-step constants of an Adam or Nadam update:
@@ -146,36 +140,48 @@ func (o *adaptive) Step(params []*graph.Param, grads []*tensor.Dense, lr float64
 	if err := checkStep(params, grads); err != nil {
 		return err
 	}
+	k := o.advance(lr)
+	for i, p := range params {
+		w := p.Value.Float32s()
+		m, v := o.slotsFor(p)
+		o.job = adaptiveJob{w: w, g: grads[i].Float32s(), m: m, v: v, k: k}
+		o.split(len(w), &o.job)
+	}
+	return nil
+}
+
+// advance counts a step and returns its constants. Adam is the same update as Nadam with m̂ = m and
+// v̂ = v, scaled by alpha:
+// Adam: w -= lr·√(1-β2ᵗ)/(1-β1ᵗ) · m / (√v + ε).
+// Nadam (Keras): with uₜ = β1(1 - ½·0.96ᵗ), m̂ = uₜ₊₁·m/(1-Πuₜ₊₁) + (1-uₜ)·g/(1-Πuₜ),
+// v̂ = v/(1-β2ᵗ), w -= lr·m̂/(√v̂ + ε).
+func (o *adaptive) advance(lr float64) adaptiveConsts {
 	o.t++
 	t := float64(o.t)
 	b1, b2 := o.b1, o.b2
-	// Adam: w -= lr·√(1-β2ᵗ)/(1-β1ᵗ) · m / (√v + ε).
-	// Nadam (Keras): with uₜ = β1(1 - ½·0.96ᵗ), m̂ = uₜ₊₁·m/(1-Πuₜ₊₁) + (1-uₜ)·g/(1-Πuₜ),
-	// v̂ = v/(1-β2ᵗ), w -= lr·m̂/(√v̂ + ε).
-	var cm, cg, cv, alpha float64
+	k := adaptiveConsts{oneMinusB1: 1 - float32(b1), oneMinusB2: 1 - float32(b2), eps: float32(o.eps)}
 	if o.nesterov {
 		ut := b1 * (1 - 0.5*math.Pow(0.96, t))
 		ut1 := b1 * (1 - 0.5*math.Pow(0.96, t+1))
 		prodT := o.uProduct * ut
 		prodT1 := prodT * ut1
 		o.uProduct = prodT
-		cm, cg, cv = ut1/(1-prodT1), (1-ut)/(1-prodT), 1/(1-math.Pow(b2, t))
+		k.cm, k.cg, k.cv, k.lr = float32(ut1/(1-prodT1)), float32((1-ut)/(1-prodT)), float32(1/(1-math.Pow(b2, t))), float32(lr)
 	} else {
-		alpha = lr * math.Sqrt(1-math.Pow(b2, t)) / (1 - math.Pow(b1, t))
+		k.cm, k.cg, k.cv, k.lr = 1, 0, 1, float32(lr*math.Sqrt(1-math.Pow(b2, t))/(1-math.Pow(b1, t)))
 	}
-	for i, p := range params {
-		w := p.Value.Float32s()
-		g := grads[i].Float32s()
-		s, ok := o.slots[p.Name]
-		if !ok {
-			s = [2][]float32{make([]float32, len(w)), make([]float32, len(w))}
-			o.slots[p.Name] = s
-		}
-		o.job = adaptiveJob{nesterov: o.nesterov, w: w, g: g, m: s[0], v: s[1], b1: float32(b1), b2: float32(b2),
-			cm: float32(cm), cg: float32(cg), cv: float32(cv), lr: float32(lr), a: float32(alpha), eps: float32(o.eps)}
-		o.split(len(w), &o.job)
+	return k
+}
+
+// slotsFor returns a parameter's first and second moment slots, zeroed on first use.
+func (o *adaptive) slotsFor(p *graph.Param) (m, v []float32) {
+	s, ok := o.slots[p.Name]
+	if !ok {
+		n := p.Value.Shape().TotalSize()
+		s = [2][]float32{make([]float32, n), make([]float32, n)}
+		o.slots[p.Name] = s
 	}
-	return nil
+	return s[0], s[1]
 }
 
 func sqrt32(x float32) float32 { return float32(math.Sqrt(float64(x))) }

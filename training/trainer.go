@@ -33,6 +33,9 @@ type Config struct {
 	Seed uint64
 	// Threads for the CPU kernels (default GOMAXPROCS).
 	Threads int
+	// Device runs the training and evaluation steps: "cpu" (default), "cuda" (a GPU; builds with the
+	// gpu tag) or "emulate" (the device path run by the CPU interpreter of device plans, for tests).
+	Device string
 	// Augment, when set, transforms training images (never evaluation images).
 	Augment *data.Augment
 	// Norm standardises the images of in-memory datasets (Fit, Evaluate); batch sources (FitSource,
@@ -62,6 +65,9 @@ func (c *Config) defaults() error {
 	if c.Log == nil {
 		c.Log = io.Discard
 	}
+	if c.Device == "" {
+		c.Device = "cpu"
+	}
 	switch {
 	case c.Epochs < 0:
 		return fmt.Errorf("epochs %d must be positive", c.Epochs)
@@ -88,6 +94,7 @@ type Trainer struct {
 	step    int64
 	epoch   int
 	history History
+	device  deviceState
 }
 
 // program is a compiled graph with its input and output buffers.
@@ -100,6 +107,10 @@ type program struct {
 	params        []*graph.Param
 	grads         []*tensor.Dense
 	updates       []stateUpdate
+	// inputs are the tensors fed every step (images, labels, and the step counter if any); dev runs the
+	// program on a device when Config.Device is not the CPU.
+	inputs []*tensor.Dense
+	dev    *deviceRun
 }
 
 // stateUpdate is a moving average (BatchNorm's statistics) applied after each training step:
@@ -148,11 +159,20 @@ func NewTrainer(model arch.Model, params *graph.Params, cfg Config) (*Trainer, e
 	return t, nil
 }
 
-// Close releases the trainer's worker threads.
-func (t *Trainer) Close() { t.exec.Close() }
+// Close releases the trainer's worker threads and device memory.
+func (t *Trainer) Close() {
+	t.device.close()
+	t.exec.Close()
+}
 
-// Params is the model's parameter set.
-func (t *Trainer) Params() *graph.Params { return t.params }
+// Params is the model's parameter set (brought up to date from the device first, when training
+// runs on one).
+func (t *Trainer) Params() *graph.Params {
+	if err := t.syncHost(); err != nil {
+		fmt.Fprintf(t.cfg.Log, "warning: %v\n", err)
+	}
+	return t.params
+}
 
 // Summary is the Keras-style summary of the model.
 func (t *Trainer) Summary() string { return t.summary }
@@ -233,8 +253,15 @@ func (t *Trainer) program(n int, training bool) (*program, error) {
 		}
 	}
 	p.loss, p.correct = p.prog.Value(loss), p.prog.Value(correct)
+	p.inputs = []*tensor.Dense{xT, yT}
 	if s, ok := b.StepNode(); ok {
 		p.step = p.prog.Value(s).Int64s()
+		p.inputs = append(p.inputs, p.prog.Value(s))
+	}
+	if t.cfg.Device != "cpu" {
+		if p.dev, err = t.lowerToDevice(p, training); err != nil {
+			return nil, err
+		}
 	}
 	cache[n] = p
 	return p, nil
@@ -391,7 +418,7 @@ func (t *Trainer) EvaluateSource(batches BatchSource) (loss, accuracy float64, e
 			copy(p.x, full.x[:len(p.x)])
 			copy(p.y, full.y[:n])
 		}
-		l, c, err := p.run()
+		l, c, err := t.run(p, nil)
 		if err != nil {
 			return 0, 0, err
 		}
@@ -430,16 +457,24 @@ func (t *Trainer) step1(p *program, lr float64) (loss float64, correct int, err 
 	if p.step != nil {
 		p.step[0] = t.step
 	}
-	if loss, correct, err = p.run(); err != nil {
+	var update *adaptiveConsts
+	if p.dev != nil {
+		// On a device the optimizer's update is part of the run: its constants go up with the batch.
+		k := t.opt.(*adaptive).advance(lr)
+		update = &k
+	}
+	if loss, correct, err = t.run(p, update); err != nil {
 		return 0, 0, fmt.Errorf("step %d: %w", t.step, err)
 	}
 	if math.IsNaN(loss) || math.IsInf(loss, 0) {
 		return 0, 0, fmt.Errorf("%w: loss is %v at step %d (learning rate %g); lower the learning rate or check the data", ErrDiverged, loss, t.step, lr)
 	}
-	if err := t.opt.Step(p.params, p.grads, lr); err != nil {
-		return 0, 0, err
+	if p.dev == nil {
+		if err := t.opt.Step(p.params, p.grads, lr); err != nil {
+			return 0, 0, err
+		}
+		p.applyUpdates()
 	}
-	p.applyUpdates()
 	t.step++
 	return loss, correct, nil
 }

@@ -70,6 +70,9 @@ func cutPrefix(s, prefix string) (string, bool) {
 
 // SaveWeights writes the model's parameters alone to a safetensors file (for evaluation and transfer).
 func (t *Trainer) SaveWeights(path string) error {
+	if err := t.syncHost(); err != nil {
+		return err
+	}
 	return SaveCheckpoint(path, ParamTensors(t.params.All(), ""), map[string]string{
 		"format": "fovea.weights.v1", "model": t.model.Name(),
 	})
@@ -78,6 +81,9 @@ func (t *Trainer) SaveWeights(path string) error {
 // SaveCheckpoint writes the whole training state: parameters, optimiser slots and counters, epoch,
 // step and history. The write is atomic, so a crash leaves the previous checkpoint intact.
 func (t *Trainer) SaveCheckpoint(path string) error {
+	if err := t.syncHost(); err != nil {
+		return err
+	}
 	tensors := ParamTensors(t.params.All(), "param/")
 	slots, meta := t.opt.State()
 	tensors = append(tensors, slots...)
@@ -97,6 +103,8 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 // Resume restores the state SaveCheckpoint wrote, so that Fit continues the same run: the next epoch
 // sees the same batches, augmentation and dropout masks an uninterrupted run would have.
 func (t *Trainer) Resume(path string) error {
+	// The host state is about to be replaced: whatever a device holds is stale.
+	t.device.resident, t.device.dirty = nil, false
 	tensors, meta, err := LoadCheckpoint(path)
 	if err != nil {
 		return err

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Cross-build the GPU test binaries here (no GPU needed) for the GPU machine:
-#   scripts/gpu/build.sh [./pkg ...]  ->  .gpu/bin/cuda.test [.gpu/bin/<pkg>.test ...]
-# ./cuda is always built. GPU code is behind the build tag "gpu", not "cuda": with
+#   scripts/gpu/build.sh [./pkg ...]  ->  .gpu/bin/cuda.test .gpu/bin/training.test [.gpu/bin/<pkg>.test ...]
+# ./cuda and ./training are always built. GPU code is behind the build tag "gpu", not "cuda": with
 # -tags cuda, gorgonia.org/gorgonia builds its cuDNN engine (gorgonia.org/cu/dnn),
 # which needs cudnn.h. Needs scripts/gpu/setup.sh run once: Debian puts the CUDA
 # 11.8 headers in /usr/include, gcc's default path, so no CGO_CFLAGS are needed.
@@ -19,7 +19,7 @@ tag=gpu # the build tag of fovea's GPU code (see above)
 # #cgo flags, so -lcublas finds the stub, not Debian's libcublas.so.11.
 export CGO_LDFLAGS="-L$PWD/.gpu/stub"
 mkdir -p .gpu/bin
-for pkg in ./cuda "$@"; do
+for pkg in ./cuda ./training "$@"; do
 	bin=.gpu/bin/$(basename "$pkg").test
 	go test -c -tags "$tag" -ldflags '-s -w' -o "$bin" "$pkg"
 	# what the binary will load on the GPU machine

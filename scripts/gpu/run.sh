@@ -2,7 +2,10 @@
 # Run the cross-built GPU tests ON the GPU machine (no Go there). Build them here
 # first with scripts/gpu/build.sh and send .gpu/bin along with the repository
 # (it is git-ignored: name it among the folders carried to the machine).
-# Extra arguments go to the test binary, e.g. -test.run Probe.
+# Runs, in order: the kernel and engine checks (cuda.test), the GPU training checks
+# and throughput (training.test -test.run GPU, when built), and PyTorch's eager
+# training step of the same CNN at batch 32 and 256 on the same GPU.
+# Extra arguments go to cuda.test, e.g. -test.run Probe.
 # Output: "${OUT:-.}/cuda-test.log".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -25,3 +28,9 @@ export LD_LIBRARY_PATH="$dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 } 2>&1 | tee "$log"
 # gorgonia.org/cu calls cuInit at start-up and exits 1 if there is no usable GPU
 .gpu/bin/cuda.test -test.v "$@" 2>&1 | tee -a "$log"
+if [[ -x .gpu/bin/training.test ]]; then
+	(cd training && ../.gpu/bin/training.test -test.v -test.run GPU 2>&1) | tee -a "$log"
+fi
+for batch in 32 256; do
+	python3 scripts/torchref/fashion.py bench --model cnn --batch "$batch" --device cuda 2>&1 | tee -a "$log" || true
+done

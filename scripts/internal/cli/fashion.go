@@ -4,7 +4,6 @@ package cli
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -13,6 +12,7 @@ import (
 	"strings"
 
 	"fovea/arch"
+	"fovea/cuda"
 	"fovea/graph"
 	"fovea/training"
 )
@@ -44,7 +44,7 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 	subset := fs.Int("subset", 0, "train on the first N training images only (0: all 55,000)")
 	threads := fs.Int("threads", 0, "CPU threads (0: all)")
 	resume := fs.Bool("resume", false, "continue from <out>/checkpoint.safetensors if it exists")
-	device := fs.String("device", "cpu", "device to train on: cpu or cuda")
+	device := fs.String("device", "cpu", "device to train on: cpu, or cuda (a GPU; needs a build with -tags gpu, see scripts/gpu)")
 	_ = fs.Parse(os.Args[1:])
 
 	r, ok := recipes[*recipeName]
@@ -96,7 +96,7 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 	defer stop()
 	_, err = training.RunFashionJob(ctx, training.JobOptions{
 		Model: newModel(init), Recipe: r, Seed: *seed, DataDir: *dataDir, OutDir: outDir, Subset: *subset,
-		Threads: *threads, Resume: *resume, Offline: *offline, Log: os.Stderr,
+		Threads: *threads, Device: *device, Resume: *resume, Offline: *offline, Log: os.Stderr,
 		Command: strings.Join(append([]string{"go run ./scripts/" + name}, os.Args[1:]...), " "),
 	})
 	if err != nil {
@@ -110,8 +110,10 @@ func CheckDevice(device string) error {
 	case "cpu":
 		return nil
 	case "cuda", "gpu":
-		return errors.New("this build has no CUDA support: the GPU engine is built with the cuda build tag " +
-			"(go run -tags cuda ./scripts/...) on a machine with the CUDA headers; see scripts/gpu and ../shared/GPU.md")
+		if !cuda.Available {
+			return cuda.ErrNoCUDA
+		}
+		return nil
 	}
 	return fmt.Errorf("unknown device %q (want cpu or cuda)", device)
 }

@@ -1,0 +1,204 @@
+package training
+
+import (
+	"fmt"
+
+	"fovea/cuda"
+	"fovea/graph"
+
+	"gorgonia.org/tensor"
+)
+
+// Training on a device: each compiled program is lowered to a device plan (fovea/cuda), with the
+// optimizer's update appended, and runs on an executor (a GPU, or the CPU interpreter of plans). The
+// parameters and optimizer slots stay on the device between steps; only the batch goes up and the loss
+// and correct count come down. The host copies are brought up to date when the host needs them
+// (evaluation on another program, checkpoints, Params) and uploaded when a program becomes resident.
+
+// deviceRun is one program's plan on its executor.
+type deviceRun struct {
+	plan     *cuda.Plan
+	exec     cuda.Executor
+	training bool
+	// state are the plan's inputs other than the batch (parameters, constants), uploaded when the run
+	// becomes resident; written are the parameters its optimizer updates, downloaded when the host
+	// needs them.
+	state   []*tensor.Dense
+	written []*tensor.Dense
+	// slots are the optimizer's moments on the device, mirrored in host tensors of their own and
+	// copied from and to the optimizer's slots (which Resume may replace).
+	slots  []deviceSlot
+	update []int // the plan's adam launches
+}
+
+type deviceSlot struct {
+	param *graph.Param
+	m, v  *tensor.Dense
+}
+
+// deviceState tracks which run holds the newest parameters.
+type deviceState struct {
+	runs     []*deviceRun
+	resident *deviceRun
+	dirty    bool // the resident run has updated parameters the host has not seen
+}
+
+func (d *deviceState) close() {
+	for _, r := range d.runs {
+		r.exec.Close()
+	}
+	d.runs, d.resident = nil, nil
+}
+
+// lowerToDevice lowers a compiled program (and, for training, the optimizer's update) to the
+// configured device.
+func (t *Trainer) lowerToDevice(p *program, training bool) (*deviceRun, error) {
+	plan, err := cuda.Lower(p.prog)
+	if err != nil {
+		return nil, fmt.Errorf("device %s: %w", t.cfg.Device, err)
+	}
+	r := &deviceRun{plan: plan, training: training}
+	if training {
+		opt, ok := t.opt.(*adaptive)
+		if !ok {
+			return nil, fmt.Errorf("device %s: the %s optimizer has no device update yet (adam and nadam have)", t.cfg.Device, t.opt)
+		}
+		if len(p.updates) > 0 {
+			return nil, fmt.Errorf("device %s: BatchNorm's moving statistics are not updated on the device yet; train this model on the CPU", t.cfg.Device)
+		}
+		for i, param := range p.params {
+			n := param.Value.Shape().TotalSize()
+			s := deviceSlot{param: param,
+				m: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n)),
+				v: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n))}
+			idx, err := plan.AddAdam(param.Value, p.grads[i], s.m, s.v)
+			if err != nil {
+				return nil, fmt.Errorf("device %s: %s: %w", t.cfg.Device, param.Name, err)
+			}
+			r.slots = append(r.slots, s)
+			r.update = append(r.update, idx)
+			r.written = append(r.written, param.Value)
+			_, _ = opt.slotsFor(param)
+		}
+	}
+	for _, in := range plan.Inputs {
+		if !containsTensor(p.inputs, in) {
+			r.state = append(r.state, in)
+		}
+	}
+	if r.exec, err = cuda.NewExecutor(t.cfg.Device, plan); err != nil {
+		return nil, fmt.Errorf("device %s: %w", t.cfg.Device, err)
+	}
+	t.device.runs = append(t.device.runs, r)
+	return r, nil
+}
+
+func containsTensor(ts []*tensor.Dense, t *tensor.Dense) bool {
+	for _, u := range ts {
+		if u == t {
+			return true
+		}
+	}
+	return false
+}
+
+// run executes p once on its current inputs, on the CPU or its device; update, for a training step on
+// a device, holds the optimizer's constants for the update the run applies.
+func (t *Trainer) run(p *program, update *adaptiveConsts) (loss float64, correct int, err error) {
+	if p.dev == nil {
+		return p.run()
+	}
+	r := p.dev
+	if err := t.makeResident(r); err != nil {
+		return 0, 0, err
+	}
+	for _, in := range p.inputs {
+		if err := r.exec.Upload(in); err != nil {
+			return 0, 0, err
+		}
+	}
+	if update != nil {
+		args := cuda.AdamScalars{OneMinusB1: update.oneMinusB1, OneMinusB2: update.oneMinusB2, CM: update.cm, CG: update.cg,
+			CV: update.cv, LR: update.lr, Eps: update.eps}.Args()
+		for _, i := range r.update {
+			for j, a := range args {
+				if err := r.exec.SetArg(i, j, a); err != nil {
+					return 0, 0, err
+				}
+			}
+		}
+	}
+	if err := r.exec.Run(); err != nil {
+		return 0, 0, err
+	}
+	if r.training {
+		t.device.dirty = true
+	}
+	if err := r.exec.Download(p.loss); err != nil {
+		return 0, 0, err
+	}
+	if err := r.exec.Download(p.correct); err != nil {
+		return 0, 0, err
+	}
+	return float64(p.loss.Float32s()[0]), int(p.correct.Float32s()[0]), nil
+}
+
+// makeResident makes r hold the newest parameters (and, for training, optimizer slots).
+func (t *Trainer) makeResident(r *deviceRun) error {
+	if t.device.resident == r {
+		return nil
+	}
+	if err := t.syncHost(); err != nil {
+		return err
+	}
+	for _, s := range r.state {
+		if err := r.exec.Upload(s); err != nil {
+			return err
+		}
+	}
+	if len(r.slots) > 0 {
+		opt := t.opt.(*adaptive)
+		for _, s := range r.slots {
+			m, v := opt.slotsFor(s.param)
+			copy(s.m.Float32s(), m)
+			copy(s.v.Float32s(), v)
+			if err := r.exec.Upload(s.m); err != nil {
+				return err
+			}
+			if err := r.exec.Upload(s.v); err != nil {
+				return err
+			}
+		}
+	}
+	t.device.resident = r
+	return nil
+}
+
+// syncHost copies the parameters and optimizer slots a device run has updated back to the host.
+func (t *Trainer) syncHost() error {
+	r := t.device.resident
+	if r == nil || !t.device.dirty {
+		return nil
+	}
+	for _, w := range r.written {
+		if err := r.exec.Download(w); err != nil {
+			return err
+		}
+	}
+	if len(r.slots) > 0 {
+		opt := t.opt.(*adaptive)
+		for _, s := range r.slots {
+			if err := r.exec.Download(s.m); err != nil {
+				return err
+			}
+			if err := r.exec.Download(s.v); err != nil {
+				return err
+			}
+			m, v := opt.slotsFor(s.param)
+			copy(m, s.m.Float32s())
+			copy(v, s.v.Float32s())
+		}
+	}
+	t.device.dirty = false
+	return nil
+}

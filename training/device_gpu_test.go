@@ -1,0 +1,94 @@
+//go:build gpu
+
+package training
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"os"
+	"testing"
+	"time"
+
+	"fovea/arch"
+	"fovea/data"
+)
+
+// TestGPUTrainingMatchesCPU is TestDeviceTrainingMatchesCPU on the GPU: two epochs through the cuda
+// device against the CPU, histories and parameters compared.
+func TestGPUTrainingMatchesCPU(t *testing.T) {
+	for _, m := range []arch.Model{arch.FashionFCN{}, arch.FashionCNN{}} {
+		t.Run(m.Name(), func(t *testing.T) {
+			train, val := syntheticImages(200, 1), syntheticImages(24, 2)
+			trainers := map[string]*Trainer{}
+			for _, device := range []string{"cpu", "cuda"} {
+				tr, err := NewTrainer(m, nil, Config{Epochs: 2, BatchSize: 16, EvalBatchSize: 16, Optimizer: OptimizerConfig{Name: "nadam"},
+					Seed: 3, Norm: data.FitStandardizer(train), Device: device})
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer tr.Close()
+				if _, err := tr.Fit(train, val); err != nil {
+					t.Fatalf("%s: %v", device, err)
+				}
+				trainers[device] = tr
+			}
+			for i, want := range trainers["cpu"].History().Epochs {
+				got := trainers["cuda"].History().Epochs[i]
+				t.Logf("epoch %d: GPU loss %.6f acc %.4f val %.6f; CPU loss %.6f acc %.4f val %.6f", i+1,
+					got.TrainLoss, got.TrainAccuracy, got.ValLoss, want.TrainLoss, want.TrainAccuracy, want.ValLoss)
+				if math.Abs(got.TrainLoss-want.TrainLoss) > 1e-3*math.Max(1, want.TrainLoss) {
+					t.Errorf("epoch %d: GPU train loss %.6f, CPU %.6f", i+1, got.TrainLoss, want.TrainLoss)
+				}
+			}
+			for _, p := range trainers["cpu"].Params().All() {
+				q, _ := trainers["cuda"].Params().Get(p.Name)
+				if rel := relDiff(q.Value.Float32s(), p.Value.Float32s()); rel > 1e-3 || math.IsNaN(rel) {
+					t.Errorf("parameter %s: relative difference %.3g between GPU and CPU training", p.Name, rel)
+				}
+			}
+		})
+	}
+}
+
+// TestGPUTrainStepThroughput times the CNN's whole training step on the GPU (batch upload, forward,
+// backward, Nadam update, loss download) at batch 32 and 256, as the CPU's BenchmarkTrainStep does.
+func TestGPUTrainStepThroughput(t *testing.T) {
+	var report string
+	for _, batch := range []int{32, 256} {
+		tr, err := NewTrainer(arch.FashionCNN{}, nil, Config{BatchSize: batch, Optimizer: OptimizerConfig{Name: "nadam"}, Device: "cuda"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		rng := rand.New(rand.NewPCG(1, 2))
+		x := make([]float32, batch*784)
+		y := make([]int32, batch)
+		for i := range x {
+			x[i] = float32(rng.NormFloat64())
+		}
+		for i := range y {
+			y[i] = int32(rng.IntN(10))
+		}
+		for i := 0; i < 10; i++ {
+			if _, _, err := tr.TrainOnBatch(x, y, 1e-3); err != nil {
+				t.Fatal(err)
+			}
+		}
+		const steps = 200
+		start := time.Now()
+		for i := 0; i < steps; i++ {
+			if _, _, err := tr.TrainOnBatch(x, y, 1e-3); err != nil {
+				t.Fatal(err)
+			}
+		}
+		el := time.Since(start)
+		line := fmt.Sprintf("fovea CNN training step on the GPU, batch %d: %.0f images/s (%.3f ms per step)\n",
+			batch, float64(batch*steps)/el.Seconds(), el.Seconds()*1e3/steps)
+		t.Log(line)
+		report += line
+		tr.Close()
+	}
+	if out := os.Getenv("OUT"); out != "" {
+		_ = os.WriteFile(out+"/fovea-gpu-throughput.txt", []byte(report), 0o644)
+	}
+}
