@@ -7,8 +7,10 @@ package cuda
 // Every kernel takes, first, the number of work items n (a 64-bit integer) and processes items
 // i = 0..n-1 in a grid-stride loop, so any launch shape covers the work; item i never depends on what
 // another item writes. The parameters after n are listed by Kernels, in order. Pointers are device
-// addresses of float32, int32 or int64 arrays; "i32" is a 32-bit int, "f32" a float, "u64" an unsigned
-// 64-bit integer. A "nullable" pointer may be 0, which the kernel documents.
+// addresses of float32, int32, int64 or float64 arrays (float64 only for scratch that carries the CPU's
+// float64 intermediates, such as batch normalisation's per-channel statistics, from one kernel to the
+// next); "i32" is a 32-bit int, "f32" a float, "f64" a double, "u64" an unsigned 64-bit integer. A
+// "nullable" pointer may be 0, which the kernel documents.
 
 // ParamType is the type of one kernel parameter.
 type ParamType int
@@ -20,6 +22,8 @@ const (
 	I32                     // int
 	F32                     // float
 	U64                     // unsigned long long
+	PtrF64                  // double*
+	F64                     // double
 )
 
 func (t ParamType) String() string {
@@ -36,6 +40,10 @@ func (t ParamType) String() string {
 		return "f32"
 	case U64:
 		return "u64"
+	case PtrF64:
+		return "f64*"
+	case F64:
+		return "f64"
 	}
 	return "?"
 }
@@ -117,6 +125,32 @@ var Kernels = []KernelSpec{
 			"p[i] −= lr·(cm·m[i] + cg·g[i]) / (√(v[i]·cv) + eps). The host computes the step's scalars as training's optimizer does, " +
 			"each rounded to float32: oneMinusB1 = 1 − float32(β1) and oneMinusB2 = 1 − float32(β2) in float32; " +
 			"Adam: cm = 1, cg = 0, cv = 1, lr = lr·√(1−β2ᵗ)/(1−β1ᵗ); Nadam: cm = uₜ₊₁/(1−Πuₜ₊₁), cg = (1−uₜ)/(1−Πuₜ), cv = 1/(1−β2ᵗ), lr = lr"},
+	{Name: "global_avgpool", Params: with(ptrs("x", "y"), Param{"size", I32}),
+		Doc: "one item per (image, channel) plane of size = H·W pixels: y[i] = (Σ_j x[i·size + j], summed in order in float32) / size, as graph.GlobalAvgPool"},
+	{Name: "global_avgpool_grad", Params: with(ptrs("dy", "dx"), Param{"size", I32}),
+		Doc: "dx[i] = dy[i/size] / size, as graph.GlobalAvgPoolGrad"},
+	{Name: "widen", Params: []Param{{"x", PtrF32}, {"y", PtrF64}}, Doc: "y[i] = (double)x[i]"},
+	{Name: "narrow", Params: []Param{{"x", PtrF64}, {"y", PtrF32}}, Doc: "y[i] = (float)x[i]"},
+	{Name: "plane_sums", Params: []Param{{"x", PtrF32}, {"w", PtrF32}, {"mean", PtrF64}, {"sums", PtrF64}, {"C", I32}, {"inner", I32}},
+		Doc: "the first level of batch normalisation's per-channel reductions, one item per plane of x (N, C, inner): c = i%C; " +
+			"sums[i] = Σ_j t(x[i·inner + j]) in float64, j in order, where t(v) = v when mean is null; otherwise, with d = v − mean[c], " +
+			"t = w[i·inner + j]·d when w is not null and d·d when it is (w is ignored when mean is null)"},
+	{Name: "channel_sums", Params: []Param{{"sums", PtrF64}, {"out", PtrF64}, {"N", I32}, {"C", I32}, {"count", I32}},
+		Doc: "the second level, one item per channel: out[i] = (Σ_n sums[n·C + i], n in order) / count in float64; count = N·inner gives a mean, 1 a sum"},
+	{Name: "batchnorm_fold", Params: []Param{{"gamma", PtrF32}, {"beta", PtrF32}, {"mean", PtrF64}, {"variance", PtrF64}, {"scale", PtrF32}, {"shift", PtrF32}, {"eps", F64}},
+		Doc: "one item per channel: s = γ[i] / √(variance[i] + eps) in float64; scale[i] = (float)s; shift[i] = (float)(β[i] − mean[i]·s), β and mean nullable (0). " +
+			"Batch normalisation as the per-channel affine map y = x·scale + shift that channel_affine and scatter_channels apply with flags 3, " +
+			"as graph's batchNormTrain, batchNormInfer and convBNForward do; with β and mean null, batchNormInferGrad's dx = dy·scale + 0"},
+	{Name: "batchnorm_train_grad", Params: []Param{{"x", PtrF32}, {"dy", PtrF32}, {"gamma", PtrF32}, {"mean", PtrF64}, {"variance", PtrF64},
+		{"meanDy", PtrF64}, {"meanDyXc", PtrF64}, {"dx", PtrF32}, {"C", I32}, {"inner", I32}, {"eps", F64}},
+		Doc: "c = (i / inner) % C; in float64: inv = 1/√(variance[c] + eps), x̂ = (x[i] − mean[c])·inv; " +
+			"dx[i] = (float)(γ[c]·inv·(dy[i] − meanDy[c] − x̂·meanDyXc[c]·inv)), with meanDy the channel's mean of dy and meanDyXc its mean of dy·(x − mean), " +
+			"as graph.BatchNormTrainGrad"},
+	{Name: "batchnorm_gamma_grad", Params: []Param{{"sum", PtrF64}, {"variance", PtrF64}, {"dgamma", PtrF32}, {"eps", F64}},
+		Doc: "one item per channel: dgamma[i] = (float)(sum[i]·(1/√(variance[i] + eps))) with sum[i] = Σ dy·(x − mean) over the channel, " +
+			"as graph.BatchNormGammaGrad (batch statistics) and graph.BatchNormInferGammaGrad (given statistics)"},
+	{Name: "moving_average", Params: with(ptrs("p", "v"), Param{"momentum", F32}),
+		Doc: "p[i] = momentum·p[i] + (1 − momentum)·v[i] in float32, each product rounded: training's update of BatchNorm's moving statistics"},
 }
 
 // Spec returns the catalogue entry of a kernel.
@@ -134,12 +168,14 @@ func Spec(name string) (KernelSpec, bool) {
 // pointer parameter's slice starts at the pointer and runs to the end of its buffer (nil for a null
 // pointer).
 type Args struct {
-	F32   [][]float32
-	I32   [][]int32
-	I64   [][]int64
-	Int   []int
-	Float []float32
-	U64   []uint64
+	F32    [][]float32
+	I32    [][]int32
+	I64    [][]int64
+	F64    [][]float64
+	Int    []int
+	Float  []float32
+	Double []float64
+	U64    []uint64
 }
 
 // emulation is the Go twin of a CUDA kernel: it computes items 0..n-1 exactly as the kernel does.

@@ -29,6 +29,18 @@ var emulations = map[string]emulation{
 	"softmax_xent_grad": emulateSoftmaxXentGrad,
 	"correct_rows":      emulateCorrectRows,
 	"adam":              emulateAdam,
+	// global average pooling
+	"global_avgpool":      emulateGlobalAvgPool,
+	"global_avgpool_grad": emulateGlobalAvgPoolGrad,
+	// batch normalisation
+	"widen":                emulateWiden,
+	"narrow":               emulateNarrow,
+	"plane_sums":           emulatePlaneSums,
+	"channel_sums":         emulateChannelSums,
+	"batchnorm_fold":       emulateBatchNormFold,
+	"batchnorm_train_grad": emulateBatchNormTrainGrad,
+	"batchnorm_gamma_grad": emulateBatchNormGammaGrad,
+	"moving_average":       emulateMovingAverage,
 }
 
 // ---- elementwise ----
@@ -399,5 +411,131 @@ func emulateAdam(n int, a *Args) {
 		vi := v[i] + float32((float32(gi*gi)-v[i])*oneMinusB2)
 		m[i], v[i] = mi, vi
 		p[i] -= lr * (float32(cm*mi) + float32(cg*gi)) / (float32(math.Sqrt(float64(vi*cv))) + eps)
+	}
+}
+
+// ---- global average pooling ----
+
+// emulateGlobalAvgPool sums each plane in order in float32, as graph's globalAvgPool does.
+func emulateGlobalAvgPool(n int, a *Args) {
+	x, y, size := a.F32[0], a.F32[1], a.Int[2]
+	for i := range n {
+		var s float32
+		for _, v := range x[i*size : (i+1)*size] {
+			s += v
+		}
+		y[i] = s / float32(size)
+	}
+}
+
+func emulateGlobalAvgPoolGrad(n int, a *Args) {
+	dy, dx, size := a.F32[0], a.F32[1], a.Int[2]
+	for i := range n {
+		dx[i] = dy[i/size] / float32(size)
+	}
+}
+
+// ---- batch normalisation ----
+//
+// graph's batch normalisation kernels compute per-channel statistics and sums in float64; the device
+// keeps them in float64 scratch between kernels (plane_sums, then channel_sums), so only the results
+// are rounded to float32, where the CPU rounds them.
+
+func emulateWiden(n int, a *Args) {
+	x, y := a.F32[0], a.F64[1]
+	for i := range n {
+		y[i] = float64(x[i])
+	}
+}
+
+func emulateNarrow(n int, a *Args) {
+	x, y := a.F64[0], a.F32[1]
+	for i := range n {
+		y[i] = float32(x[i])
+	}
+}
+
+func emulatePlaneSums(n int, a *Args) {
+	x, w, mean, sums := a.F32[0], a.F32[1], a.F64[2], a.F64[3]
+	channels, inner := a.Int[4], a.Int[5]
+	for i := range n {
+		xs := x[i*inner : (i+1)*inner]
+		var s float64
+		switch {
+		case mean == nil:
+			for _, v := range xs {
+				s += float64(v)
+			}
+		case w == nil:
+			m := mean[i%channels]
+			for _, v := range xs {
+				d := float64(v) - m
+				s += float64(d * d)
+			}
+		default:
+			m, ws := mean[i%channels], w[i*inner:(i+1)*inner]
+			for j, v := range xs {
+				s += float64(float64(ws[j]) * (float64(v) - m))
+			}
+		}
+		sums[i] = s
+	}
+}
+
+func emulateChannelSums(n int, a *Args) {
+	sums, out := a.F64[0], a.F64[1]
+	nb, channels, count := a.Int[2], a.Int[3], a.Int[4]
+	for i := range n {
+		var s float64
+		for img := range nb {
+			s += sums[img*channels+i]
+		}
+		out[i] = s / float64(count)
+	}
+}
+
+func emulateBatchNormFold(n int, a *Args) {
+	gamma, beta, mean, variance, scale, shift := a.F32[0], a.F32[1], a.F64[2], a.F64[3], a.F32[4], a.F32[5]
+	eps := a.Double[6]
+	for i := range n {
+		s := float64(gamma[i]) / math.Sqrt(variance[i]+eps)
+		var b, m float64
+		if beta != nil {
+			b = float64(beta[i])
+		}
+		if mean != nil {
+			m = mean[i]
+		}
+		scale[i], shift[i] = float32(s), float32(b-float64(m*s))
+	}
+}
+
+func emulateBatchNormTrainGrad(n int, a *Args) {
+	x, dy, gamma := a.F32[0], a.F32[1], a.F32[2]
+	mean, variance, meanDy, meanDyXc, dx := a.F64[3], a.F64[4], a.F64[5], a.F64[6], a.F32[7]
+	channels, inner, eps := a.Int[8], a.Int[9], a.Double[10]
+	for i := range n {
+		c := i / inner % channels
+		inv := 1 / math.Sqrt(variance[c]+eps)
+		xhat := float64((float64(x[i]) - mean[c]) * inv)
+		k := float64(float64(gamma[c]) * inv)
+		meanDyXhat := float64(meanDyXc[c] * inv)
+		dx[i] = float32(k * (float64(dy[i]) - meanDy[c] - float64(xhat*meanDyXhat)))
+	}
+}
+
+func emulateBatchNormGammaGrad(n int, a *Args) {
+	sum, variance, dgamma, eps := a.F64[0], a.F64[1], a.F32[2], a.Double[3]
+	for i := range n {
+		inv := 1 / math.Sqrt(variance[i]+eps)
+		dgamma[i] = float32(sum[i] * inv)
+	}
+}
+
+// emulateMovingAverage is training's stateUpdate in float32.
+func emulateMovingAverage(n int, a *Args) {
+	p, v, m := a.F32[0], a.F32[1], a.Float[2]
+	for i := range n {
+		p[i] = float32(m*p[i]) + float32((1-m)*v[i])
 	}
 }

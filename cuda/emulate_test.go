@@ -22,8 +22,9 @@ import (
 // ---- launching emulations and CPU ops ----
 
 // launch runs kernel name's emulation over n items with the given arguments (after n), which must
-// match the catalogue's parameter types: []float32, []int32 or []int64 for pointers (a nil []float32
-// for a null pointer), int for i32, float32 for f32, uint64 for u64.
+// match the catalogue's parameter types: []float32, []int32, []int64 or []float64 for pointers (a nil
+// slice of the pointer's type for a null pointer), int for i32, float32 for f32, float64 for f64, uint64
+// for u64.
 func launch(t *testing.T, name string, n int, vals ...any) {
 	t.Helper()
 	spec, ok := Spec(name)
@@ -34,8 +35,8 @@ func launch(t *testing.T, name string, n int, vals ...any) {
 		t.Fatalf("%s takes %d arguments after n, test passes %d", name, len(spec.Params), len(vals))
 	}
 	k := len(vals)
-	a := &Args{F32: make([][]float32, k), I32: make([][]int32, k), I64: make([][]int64, k),
-		Int: make([]int, k), Float: make([]float32, k), U64: make([]uint64, k)}
+	a := &Args{F32: make([][]float32, k), I32: make([][]int32, k), I64: make([][]int64, k), F64: make([][]float64, k),
+		Int: make([]int, k), Float: make([]float32, k), Double: make([]float64, k), U64: make([]uint64, k)}
 	for i, v := range vals {
 		want := spec.Params[i].Type
 		got := ParamType(-1)
@@ -46,10 +47,14 @@ func launch(t *testing.T, name string, n int, vals ...any) {
 			a.I32[i], got = v, PtrI32
 		case []int64:
 			a.I64[i], got = v, PtrI64
+		case []float64:
+			a.F64[i], got = v, PtrF64
 		case int:
 			a.Int[i], got = v, I32
 		case float32:
 			a.Float[i], got = v, F32
+		case float64:
+			a.Double[i], got = v, F64
 		case uint64:
 			a.U64[i], got = v, U64
 		}
@@ -97,6 +102,15 @@ func randomFloats(rng *rand.Rand, n int) []float32 {
 	out := make([]float32, n)
 	for i := range out {
 		out[i] = float32(rng.NormFloat64())
+	}
+	return out
+}
+
+// positiveFloats draws from [0.25, 2.25), as variances.
+func positiveFloats(rng *rand.Rand, n int) []float32 {
+	out := make([]float32, n)
+	for i := range out {
+		out[i] = 0.25 + 2*rng.Float32()
 	}
 	return out
 }
@@ -165,6 +179,7 @@ func TestEveryKernelHasAnEmulation(t *testing.T) {
 var cTypes = map[string]ParamType{
 	"float*": PtrF32, "const float*": PtrF32, "const int*": PtrI32, "const long long*": PtrI64,
 	"int": I32, "float": F32, "unsigned long long": U64,
+	"double*": PtrF64, "const double*": PtrF64, "double": F64,
 }
 
 // TestKernelSourceMatchesCatalogue checks that fovea.cu defines every catalogue kernel as
@@ -212,6 +227,7 @@ func TestKernelSourceMatchesCatalogue(t *testing.T) {
 var ptxTypes = map[ParamType][]string{
 	PtrF32: {"u64", "b64"}, PtrI32: {"u64", "b64"}, PtrI64: {"u64", "b64"},
 	I32: {"u32", "s32", "b32"}, F32: {"f32"}, U64: {"u64", "b64"},
+	PtrF64: {"u64", "b64"}, F64: {"f64"},
 }
 
 // TestCatalogueCompiled checks that fovea.ptx (which kernels.PTX embeds) has an entry for every
@@ -458,6 +474,26 @@ func TestConvolutionLowering(t *testing.T) {
 			launch(t, "scatter_channels", len(y), product, []float32(nil), bias, y, cc.n, cc.o, oh*ow, 5)
 			fused := execOp(t, graph.ConvBias{Conv2D: conv, ReLU: true}, yShape, dense(x, xShape...), dense(w, wShape...), dense(bias, cc.o))
 			requireClose(t, "forward with bias and ReLU", y, fused, tolerance)
+
+			// Conv2D → inference-mode BatchNorm (→ ReLU), as a plan lowers graph.ConvBN: the statistics
+			// folded into a per-channel scale and shift that the scatter applies.
+			const eps = 1e-3
+			gamma, beta, mean, variance := randomFloats(rng, cc.o), randomFloats(rng, cc.o), randomFloats(rng, cc.o), positiveFloats(rng, cc.o)
+			m64, v64 := make([]float64, cc.o), make([]float64, cc.o)
+			scale, shift := make([]float32, cc.o), make([]float32, cc.o)
+			launch(t, "widen", cc.o, mean, m64)
+			launch(t, "widen", cc.o, variance, v64)
+			launch(t, "batchnorm_fold", cc.o, gamma, beta, m64, v64, scale, shift, float64(eps))
+			for _, relu := range []bool{false, true} {
+				flags := flagScale | flagBias
+				if relu {
+					flags |= flagReLU
+				}
+				launch(t, "scatter_channels", len(y), product, scale, shift, y, cc.n, cc.o, oh*ow, flags)
+				op := graph.ConvBN{Conv2D: conv, Eps: eps, ReLU: relu}
+				want := execOp(t, op, yShape, dense(x, xShape...), dense(w, wShape...), dense(gamma, cc.o), dense(beta, cc.o), dense(mean, cc.o), dense(variance, cc.o))
+				requireClose(t, op.Kind(), y, want, tolerance)
+			}
 
 			dyg := make([]float32, len(dy))
 			launch(t, "gather_channels", len(dyg), dy, dyg, cc.n, cc.o, oh*ow)
@@ -767,4 +803,115 @@ func toFloat32s(x []float64) []float32 {
 		out[i] = float32(v)
 	}
 	return out
+}
+
+// ---- global average pooling ----
+
+func TestGlobalAvgPool(t *testing.T) {
+	rng := rand.New(rand.NewPCG(10, 1))
+	for _, shape := range [][]int{{2, 3, 4, 5}, {1, 2, 7, 7}, {3, 4, 1, 1}} {
+		n, c, h, w := shape[0], shape[1], shape[2], shape[3]
+		x, dy := randomFloats(rng, n*c*h*w), randomFloats(rng, n*c)
+		y, dx := make([]float32, n*c), make([]float32, n*c*h*w)
+		launch(t, "global_avgpool", n*c, x, y, h*w)
+		requireExact(t, fmt.Sprint(shape, " global_avgpool"), y, execOp(t, graph.GlobalAvgPool{}, []int{n, c}, dense(x, shape...)))
+		launch(t, "global_avgpool_grad", len(dx), dy, dx, h*w)
+		requireExact(t, fmt.Sprint(shape, " global_avgpool_grad"), dx, execOp(t, graph.GlobalAvgPoolGrad{H: h, W: w}, shape, dense(dy, n, c)))
+	}
+}
+
+// ---- batch normalisation ----
+
+// channelReduce runs a plan's per-channel reduction of x (n, c, inner): plane_sums, then channel_sums
+// dividing by count.
+func channelReduce(t *testing.T, x, w []float32, mean []float64, n, c, inner, count int) []float64 {
+	t.Helper()
+	planes, out := make([]float64, n*c), make([]float64, c)
+	launch(t, "plane_sums", n*c, x, w, mean, planes, c, inner)
+	launch(t, "channel_sums", c, planes, out, n, c, count)
+	return out
+}
+
+// TestBatchNorm runs every batch normalisation kind as a plan lowers it and compares with graph's CPU
+// ops, on images (N, C, H, W) and dense activations (N, C).
+func TestBatchNorm(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 1))
+	const eps = 1e-3
+	for _, shape := range [][]int{{2, 3, 4, 5}, {6, 4}, {1, 2, 3, 3}, {3, 5, 1, 1}, {2, 1, 1, 1}} {
+		t.Run(fmt.Sprint(shape), func(t *testing.T) {
+			n, c := shape[0], shape[1]
+			size := 1
+			for _, d := range shape {
+				size *= d
+			}
+			inner, count := size/(n*c), size/c
+			x, dy := randomFloats(rng, size), randomFloats(rng, size)
+			for i := range x {
+				x[i] = 2*x[i] + float32(i/inner%c) // channels with means of their own
+			}
+			gamma, beta := randomFloats(rng, c), randomFloats(rng, c)
+			movingMean, movingVar := randomFloats(rng, c), positiveFloats(rng, c)
+			xT, dyT := dense(x, shape...), dense(dy, shape...)
+			vec := func(v []float32) *tensor.Dense { return dense(v, c) }
+			y, dx := make([]float32, size), make([]float32, size)
+			scale, shift, dgamma := make([]float32, c), make([]float32, c), make([]float32, c)
+
+			// Training mode: the batch's statistics.
+			mean := channelReduce(t, x, nil, nil, n, c, inner, count)
+			variance := channelReduce(t, x, nil, mean, n, c, inner, count)
+			launch(t, "batchnorm_fold", c, gamma, beta, mean, variance, scale, shift, float64(eps))
+			launch(t, "channel_affine", size, x, scale, shift, y, c, inner, flagScale|flagBias)
+			requireClose(t, "batchnorm_train", y, execOp(t, graph.BatchNormTrain{Eps: eps}, shape, xT, vec(gamma), vec(beta)), tolerance)
+
+			stats := make([]float32, 2*c)
+			launch(t, "narrow", c, mean, stats)
+			launch(t, "narrow", c, variance, stats[c:])
+			requireClose(t, "batch_stats", stats, execOp(t, graph.BatchStats{Rank: len(shape)}, []int{2, c}, xT), tolerance)
+
+			meanDy := channelReduce(t, dy, nil, nil, n, c, inner, count)
+			meanDyXc := channelReduce(t, x, dy, mean, n, c, inner, count)
+			launch(t, "batchnorm_train_grad", size, x, dy, gamma, mean, variance, meanDy, meanDyXc, dx, c, inner, float64(eps))
+			requireClose(t, "batchnorm_train_grad", dx, execOp(t, graph.BatchNormTrainGrad{Eps: eps}, shape, xT, vec(gamma), dyT), tolerance)
+
+			sum := channelReduce(t, x, dy, mean, n, c, inner, 1)
+			launch(t, "batchnorm_gamma_grad", c, sum, variance, dgamma, float64(eps))
+			requireClose(t, "batchnorm_gamma_grad", dgamma, execOp(t, graph.BatchNormGammaGrad{Eps: eps, Rank: len(shape)}, []int{c}, xT, dyT), tolerance)
+
+			// Inference mode: given (moving) statistics.
+			m64, v64 := make([]float64, c), make([]float64, c)
+			launch(t, "widen", c, movingMean, m64)
+			launch(t, "widen", c, movingVar, v64)
+			launch(t, "batchnorm_fold", c, gamma, beta, m64, v64, scale, shift, float64(eps))
+			launch(t, "channel_affine", size, x, scale, shift, y, c, inner, flagScale|flagBias)
+			infer := execOp(t, graph.BatchNormInfer{Eps: eps}, shape, xT, vec(gamma), vec(beta), vec(movingMean), vec(movingVar))
+			requireExact(t, "batchnorm_infer", y, infer)
+
+			launch(t, "batchnorm_fold", c, gamma, []float32(nil), []float64(nil), v64, scale, shift, float64(eps))
+			launch(t, "channel_affine", size, dy, scale, shift, dx, c, inner, flagScale|flagBias)
+			requireExact(t, "batchnorm_infer_grad", dx, execOp(t, graph.BatchNormInferGrad{Eps: eps}, shape, vec(gamma), vec(movingVar), dyT))
+
+			sum = channelReduce(t, x, dy, m64, n, c, inner, 1)
+			launch(t, "batchnorm_gamma_grad", c, sum, v64, dgamma, float64(eps))
+			op := graph.BatchNormInferGammaGrad{Eps: eps, Rank: len(shape)}
+			requireClose(t, "batchnorm_infer_gamma_grad", dgamma, execOp(t, op, []int{c}, xT, vec(movingMean), vec(movingVar), dyT), tolerance)
+		})
+	}
+}
+
+// TestMovingAverage checks the moving_average kernel against training's update of moving statistics
+// (training.stateUpdate: param = m·param + (1−m)·value in float32), on a slice of a longer value as
+// BatchStats' variances are.
+func TestMovingAverage(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 1))
+	const c = 19
+	for _, momentum := range []float64{0.99, 0.9, 0} {
+		p, value := randomFloats(rng, c), randomFloats(rng, 2*c)
+		want := append([]float32(nil), p...)
+		m := float32(momentum)
+		for i, v := range value[c:] {
+			want[i] = m*want[i] + (1-m)*v
+		}
+		launch(t, "moving_average", c, p, value[c:], m)
+		requireExact(t, fmt.Sprintf("momentum %g", momentum), p, want)
+	}
 }

@@ -13,17 +13,40 @@ import (
 	"unsafe"
 
 	"fovea/arch"
+	"fovea/graph"
+
+	"gorgonia.org/tensor"
 )
 
-// engineCase is a training program to run on the GPU: together they launch every catalogue kernel.
+// engineCase is a training program to run on the GPU (TestEngineKernels' table lists the catalogue
+// kernels they do not launch; training's GPU test runs adam and moving_average). The residual and
+// BatchNorm cases are plan_test.go's.
 var engineCases = []struct {
 	name      string
 	model     arch.Model
 	batch     int
 	smoothing float64
+	params    func(t *testing.T) *graph.Params // nil: new parameters
 }{
-	{"fcn", arch.FashionFCN{}, 16, 0},
-	{"cnn", arch.FashionCNN{}, 8, 0.1},
+	{"fcn", arch.FashionFCN{}, 16, 0, nil},
+	{"cnn", arch.FashionCNN{}, 8, 0.1, nil},
+	{"resnet-small", smallResNet, 8, 0.1, nil},
+	{"resnet-small frozen batchnorm", smallResNet, 8, 0, func(t *testing.T) *graph.Params {
+		return prepared(t, smallResNet, func(name string) bool { return strings.Contains(name, "batch_normalization") })
+	}},
+	{"bn-infer", bnInferNet{}, 8, 0, func(t *testing.T) *graph.Params {
+		return prepared(t, bnInferNet{}, func(name string) bool { return name == "dense/bias" })
+	}},
+}
+
+// engineProgram compiles an engine case's training program.
+func engineProgram(t *testing.T, i int) (*graph.Program, []*tensor.Dense) {
+	tc := engineCases[i]
+	params := graph.NewParams()
+	if tc.params != nil {
+		params = tc.params(t)
+	}
+	return trainingProgramWith(t, tc.model, params, tc.batch, tc.smoothing)
 }
 
 // kernelStats accumulates one kernel's worst error over its launches.
@@ -38,8 +61,8 @@ type kernelStats struct {
 // error (float32), NaNs, and elements the GPU left unwritten (buffers start as NaN on both sides).
 func TestEngineKernels(t *testing.T) {
 	stats := map[string]*kernelStats{}
-	for _, tc := range engineCases {
-		prog, _ := trainingProgram(t, tc.model, tc.batch, tc.smoothing)
+	for i, tc := range engineCases {
+		prog, _ := engineProgram(t, i)
 		plan, err := Lower(prog)
 		if err != nil {
 			t.Fatal(err)
@@ -163,9 +186,9 @@ func compareFloats(gotB, wantB []byte) (float64, int) {
 // TestEngineMatchesProgram runs whole training steps on the GPU: loss, accuracy and every gradient
 // must match the CPU program.
 func TestEngineMatchesProgram(t *testing.T) {
-	for _, tc := range engineCases {
+	for i, tc := range engineCases {
 		t.Run(tc.name, func(t *testing.T) {
-			prog, outs := trainingProgram(t, tc.model, tc.batch, tc.smoothing)
+			prog, outs := engineProgram(t, i)
 			plan, err := Lower(prog)
 			if err != nil {
 				t.Fatal(err)
@@ -186,6 +209,8 @@ func TestEngineMatchesProgram(t *testing.T) {
 			want := make([][]float32, len(outs))
 			for i, o := range outs {
 				want[i] = append([]float32(nil), o.Float32s()...)
+			}
+			for _, o := range outs { // outputs may repeat a tensor: clear once every value is saved
 				clear(o.Float32s())
 			}
 			if err := eng.Run(); err != nil {

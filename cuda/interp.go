@@ -152,12 +152,12 @@ func (in *Interpreter) launch(l *Launch) error {
 func (in *Interpreter) resolve(spec KernelSpec, args []Arg) *Args {
 	n := len(spec.Params)
 	a := &in.args
-	a.F32, a.I32, a.I64 = resize(a.F32, n), resize(a.I32, n), resize(a.I64, n)
-	a.Int, a.Float, a.U64 = resize(a.Int, n), resize(a.Float, n), resize(a.U64, n)
+	a.F32, a.I32, a.I64, a.F64 = resize(a.F32, n), resize(a.I32, n), resize(a.I64, n), resize(a.F64, n)
+	a.Int, a.Float, a.Double, a.U64 = resize(a.Int, n), resize(a.Float, n), resize(a.Double, n), resize(a.U64, n)
 	for i, param := range spec.Params {
 		arg := args[i]
 		switch param.Type {
-		case PtrF32, PtrI32, PtrI64:
+		case PtrF32, PtrI32, PtrI64, PtrF64:
 			if arg.Ref.Buf < 0 {
 				continue
 			}
@@ -167,6 +167,8 @@ func (in *Interpreter) resolve(spec KernelSpec, args []Arg) *Args {
 				a.F32[i] = view[float32](b)
 			case PtrI32:
 				a.I32[i] = view[int32](b)
+			case PtrF64:
+				a.F64[i] = view[float64](b)
 			default:
 				a.I64[i] = view[int64](b)
 			}
@@ -174,6 +176,8 @@ func (in *Interpreter) resolve(spec KernelSpec, args []Arg) *Args {
 			a.Int[i] = int(arg.Int)
 		case F32:
 			a.Float[i] = arg.Float
+		case F64:
+			a.Double[i] = arg.Double
 		case U64:
 			a.U64[i] = arg.U64
 		}

@@ -48,10 +48,11 @@ var Null = Ref{Buf: -1}
 
 // Arg is one launch argument: a pointer (Ref) or a scalar, as the kernel's catalogue entry says.
 type Arg struct {
-	Ref   Ref
-	Int   int64
-	Float float32
-	U64   uint64
+	Ref    Ref
+	Int    int64
+	Float  float32
+	Double float64
+	U64    uint64
 }
 
 // Launch is one kernel launch over N work items, or (Kernel "gemm") one matrix multiply.
@@ -190,6 +191,9 @@ func (p *Plan) scratchRef(slot string, n int64) Ref {
 	return Ref{Buf: buf}
 }
 
+// scratch64Ref returns a scratch buffer of at least n float64s for the named slot.
+func (p *Plan) scratch64Ref(slot string, n int64) Ref { return p.scratchRef(slot, 2*n) }
+
 // onesRef returns a vector of at least n ones.
 func (p *Plan) onesRef(n int64) Ref {
 	p.onesLen = max(p.onesLen, n)
@@ -208,6 +212,7 @@ func ptr(r Ref) Arg     { return Arg{Ref: r} }
 func i32(v int) Arg     { return Arg{Int: int64(v)} }
 func f32(v float64) Arg { return Arg{Float: float32(v)} }
 func u64(v uint64) Arg  { return Arg{U64: v} }
+func f64(v float64) Arg { return Arg{Double: v} }
 func boolInt(b bool) int {
 	if b {
 		return 1
@@ -239,13 +244,15 @@ func (p *Plan) lowerStep(s *graph.Step) error {
 	in, out := s.In, s.Out
 	switch k := s.Kernel.(type) {
 	case graph.Conv2D:
-		return p.convForward(k, in, out, Null, 0)
+		return p.convForward(k, in, out, Null, Null, 0)
 	case graph.ConvBias:
 		flags := flagBias
 		if k.ReLU {
 			flags |= flagReLU
 		}
-		return p.convForward(k.Conv2D, in[:2], out, p.at(in[2]), flags)
+		return p.convForward(k.Conv2D, in[:2], out, Null, p.at(in[2]), flags)
+	case graph.ConvBN:
+		return p.convBN(k, in, out)
 	case graph.Conv2DBackpropInput:
 		return p.convBackpropInput(k, in[0], in[1], out)
 	case graph.Conv2DBackpropFilter:
@@ -262,6 +269,25 @@ func (p *Plan) lowerStep(s *graph.Step) error {
 	case graph.AvgPool2DGrad:
 		g := poolWindow(k.Window, out.Shape(), in[0].Shape())
 		p.launch("avgpool_grad", out.Shape().TotalSize(), append([]Arg{ptr(p.at(in[0])), ptr(p.at(out))}, g.args()...)...)
+	case graph.GlobalAvgPool:
+		s := in[0].Shape()
+		p.launch("global_avgpool", s[0]*s[1], ptr(p.at(in[0])), ptr(p.at(out)), i32(s[2]*s[3]))
+	case graph.GlobalAvgPoolGrad:
+		p.launch("global_avgpool_grad", out.Shape().TotalSize(), ptr(p.at(in[0])), ptr(p.at(out)), i32(k.H*k.W))
+	case graph.BatchNormTrain:
+		p.batchNormTrain(k.Eps, in[0], in[1], in[2], out)
+	case graph.BatchNormTrainGrad:
+		p.batchNormTrainGrad(k.Eps, in[0], in[1], in[2], out)
+	case graph.BatchNormGammaGrad:
+		p.batchNormGammaGrad(k.Eps, in[0], in[1], nil, nil, out)
+	case graph.BatchStats:
+		p.batchStats(in[0], out)
+	case graph.BatchNormInfer:
+		p.batchNormInfer(k.Eps, in[0], in[1], in[2], in[3], in[4], out)
+	case graph.BatchNormInferGrad:
+		p.batchNormInferGrad(k.Eps, in[0], in[1], in[2], out)
+	case graph.BatchNormInferGammaGrad:
+		p.batchNormGammaGrad(k.Eps, in[0], in[3], in[1], in[2], out)
 	case graph.Dense:
 		return p.dense(in, out, false)
 	case graph.DenseReLU:
@@ -320,8 +346,8 @@ func poolWindow(win graph.Window, x, y tensor.Shape) window {
 }
 
 // convForward lowers y = conv(x, w) (then the epilogue) to im2col, one GEMM over the whole batch, and a
-// scatter back to NCHW that applies the bias and ReLU on the way.
-func (p *Plan) convForward(op graph.Conv2D, in []*tensor.Dense, out *tensor.Dense, bias Ref, flags int) error {
+// scatter back to NCHW that applies the scale, bias and ReLU on the way (as flags says).
+func (p *Plan) convForward(op graph.Conv2D, in []*tensor.Dense, out *tensor.Dense, scale, bias Ref, flags int) error {
 	x, w := in[0], in[1]
 	g := convWindow(op.StrideH, op.StrideW, op.Pad, x.Shape(), w.Shape(), out.Shape())
 	o, k, cols := w.Shape()[0], g.k(), g.n*g.p()
@@ -329,8 +355,20 @@ func (p *Plan) convForward(op graph.Conv2D, in []*tensor.Dense, out *tensor.Dens
 	tmp := p.scratchRef("gemm", int64(o*cols))
 	p.launch("im2col", k*cols, append([]Arg{ptr(p.at(x)), ptr(col)}, g.args()...)...)
 	p.gemm(Gemm{M: o, N: cols, K: k, Alpha: 1, A: p.at(w), LDA: k, B: col, LDB: cols, C: tmp, LDC: cols})
-	p.launch("scatter_channels", out.Shape().TotalSize(), ptr(tmp), ptr(Null), ptr(bias), ptr(p.at(out)), i32(g.n), i32(o), i32(g.p()), i32(flags))
+	p.launch("scatter_channels", out.Shape().TotalSize(), ptr(tmp), ptr(scale), ptr(bias), ptr(p.at(out)), i32(g.n), i32(o), i32(g.p()), i32(flags))
 	return nil
+}
+
+// convBN lowers the fused Conv2D → inference-mode BatchNorm (→ ReLU), inputs (x, w, γ, β, mean,
+// variance): the statistics fold into a per-channel scale and shift, which the convolution's scatter
+// applies as its epilogue.
+func (p *Plan) convBN(k graph.ConvBN, in []*tensor.Dense, out *tensor.Dense) error {
+	scale, shift := p.foldBatchNorm(k.Eps, in[2], in[3], in[4], in[5])
+	flags := flagScale | flagBias
+	if k.ReLU {
+		flags |= flagReLU
+	}
+	return p.convForward(k.Conv2D, in[:2], out, scale, shift, flags)
 }
 
 // convBackpropInput lowers dx = col2im(wᵀ · dy).
@@ -403,6 +441,137 @@ func (p *Plan) biasGrad(dy, db *tensor.Dense) error {
 	return nil
 }
 
+// Batch normalisation. graph's kernels compute per-channel statistics and sums in float64 and round
+// only their results; the lowering does the same, reducing each channel in two float64 levels
+// (plane_sums: one item per (image, channel) plane; channel_sums: one item per channel) into float64
+// scratch, so the device's results match the CPU's to float32 rounding. The slot "bn stats" holds up to
+// four per-channel float64 vectors, "bn affine" the float32 scale and shift that channel_affine applies.
+
+// channelDims splits a batch-normalised shape (N, C, ...) into N, C and the product of the rest.
+func channelDims(s tensor.Shape) (n, c, inner int) {
+	n, c = s[0], s[1]
+	return n, c, s.TotalSize() / max(n*c, 1)
+}
+
+// bnStats returns the k-th per-channel float64 vector of the "bn stats" scratch (8-byte aligned).
+func (p *Plan) bnStats(c, k int) Ref {
+	r := p.scratch64Ref("bn stats", int64(4*c))
+	r.Off = int64(8 * k * c)
+	return r
+}
+
+// channelReduce writes, per channel of x (N, C, inner), the plane_sums term (x; or with mean, (x−mean)²,
+// or w·(x−mean)) summed over the channel and divided by count, as float64, to out.
+func (p *Plan) channelReduce(x, w, mean Ref, n, c, inner, count int, out Ref) {
+	planes := p.scratch64Ref("bn planes", int64(n*c))
+	p.launch("plane_sums", n*c, ptr(x), ptr(w), ptr(mean), ptr(planes), i32(c), i32(inner))
+	p.launch("channel_sums", c, ptr(planes), ptr(out), i32(n), i32(c), i32(count))
+}
+
+// batchMoments writes the batch mean and biased variance of each channel of x (float64) to bn stats 0
+// and 1 and returns them.
+func (p *Plan) batchMoments(x *tensor.Dense) (mean, variance Ref) {
+	n, c, inner := channelDims(x.Shape())
+	mean, variance = p.bnStats(c, 0), p.bnStats(c, 1)
+	p.channelReduce(p.at(x), Null, Null, n, c, inner, n*inner, mean)
+	p.channelReduce(p.at(x), Null, mean, n, c, inner, n*inner, variance)
+	return mean, variance
+}
+
+// widenStats copies given float32 statistics (mean may be nil) into bn stats 0 and 1 as float64.
+func (p *Plan) widenStats(mean, variance *tensor.Dense) (m, v Ref) {
+	c := variance.Shape().TotalSize()
+	m, v = Null, p.bnStats(c, 1)
+	if mean != nil {
+		m = p.bnStats(c, 0)
+		p.launch("widen", c, ptr(p.at(mean)), ptr(m))
+	}
+	p.launch("widen", c, ptr(p.at(variance)), ptr(v))
+	return m, v
+}
+
+// affineScratch returns the float32 per-channel scale and shift vectors.
+func (p *Plan) affineScratch(c int) (scale, shift Ref) {
+	r := p.scratchRef("bn affine", int64(2*c))
+	return r, Ref{Buf: r.Buf, Off: int64(4 * c)}
+}
+
+// foldBatchNorm folds inference-mode batch normalisation with float32 statistics (mean may be nil,
+// and beta) into per-channel scale and shift.
+func (p *Plan) foldBatchNorm(eps float64, gamma, beta, mean, variance *tensor.Dense) (scale, shift Ref) {
+	c := gamma.Shape().TotalSize()
+	m, v := p.widenStats(mean, variance)
+	scale, shift = p.affineScratch(c)
+	b := Null
+	if beta != nil {
+		b = p.at(beta)
+	}
+	p.launch("batchnorm_fold", c, ptr(p.at(gamma)), ptr(b), ptr(m), ptr(v), ptr(scale), ptr(shift), f64(eps))
+	return scale, shift
+}
+
+// applyAffine launches y = x·scale + shift per channel of x (N, C, ...).
+func (p *Plan) applyAffine(x, y *tensor.Dense, scale, shift Ref) {
+	_, c, inner := channelDims(x.Shape())
+	p.launch("channel_affine", x.Shape().TotalSize(), ptr(p.at(x)), ptr(scale), ptr(shift), ptr(p.at(y)), i32(c), i32(inner), i32(flagScale|flagBias))
+}
+
+// batchNormTrain lowers y = γ·(x−μ)/√(σ²+ε) + β with the batch's statistics.
+func (p *Plan) batchNormTrain(eps float64, x, gamma, beta, y *tensor.Dense) {
+	_, c, _ := channelDims(x.Shape())
+	mean, variance := p.batchMoments(x)
+	scale, shift := p.affineScratch(c)
+	p.launch("batchnorm_fold", c, ptr(p.at(gamma)), ptr(p.at(beta)), ptr(mean), ptr(variance), ptr(scale), ptr(shift), f64(eps))
+	p.applyAffine(x, y, scale, shift)
+}
+
+// batchNormTrainGrad lowers BatchNormTrain's input gradient from (x, γ, dy).
+func (p *Plan) batchNormTrainGrad(eps float64, x, gamma, dy, dx *tensor.Dense) {
+	n, c, inner := channelDims(x.Shape())
+	mean, variance := p.batchMoments(x)
+	meanDy, meanDyXc := p.bnStats(c, 2), p.bnStats(c, 3)
+	p.channelReduce(p.at(dy), Null, Null, n, c, inner, n*inner, meanDy)
+	p.channelReduce(p.at(x), p.at(dy), mean, n, c, inner, n*inner, meanDyXc)
+	p.launch("batchnorm_train_grad", x.Shape().TotalSize(), ptr(p.at(x)), ptr(p.at(dy)), ptr(p.at(gamma)), ptr(mean), ptr(variance),
+		ptr(meanDy), ptr(meanDyXc), ptr(p.at(dx)), i32(c), i32(inner), f64(eps))
+}
+
+// batchNormGammaGrad lowers Σ dy·(x−μ)/√(σ²+ε) per channel: with the batch's statistics when mean
+// and variance are nil (BatchNormGammaGrad), else with the given ones (BatchNormInferGammaGrad).
+func (p *Plan) batchNormGammaGrad(eps float64, x, dy, mean, variance, dgamma *tensor.Dense) {
+	n, c, inner := channelDims(x.Shape())
+	var m, v Ref
+	if mean == nil {
+		m, v = p.batchMoments(x)
+	} else {
+		m, v = p.widenStats(mean, variance)
+	}
+	sum := p.bnStats(c, 2)
+	p.channelReduce(p.at(x), p.at(dy), m, n, c, inner, 1, sum)
+	p.launch("batchnorm_gamma_grad", c, ptr(sum), ptr(v), ptr(p.at(dgamma)), f64(eps))
+}
+
+// batchStats lowers BatchStats: the (2, C) output holds the means, then the biased variances.
+func (p *Plan) batchStats(x, out *tensor.Dense) {
+	_, c, _ := channelDims(x.Shape())
+	mean, variance := p.batchMoments(x)
+	o := p.at(out)
+	p.launch("narrow", c, ptr(mean), ptr(o))
+	p.launch("narrow", c, ptr(variance), ptr(Ref{Buf: o.Buf, Off: o.Off + int64(4*c)}))
+}
+
+// batchNormInfer lowers y = γ·(x−m)/√(v+ε) + β with given statistics.
+func (p *Plan) batchNormInfer(eps float64, x, gamma, beta, mean, variance, y *tensor.Dense) {
+	scale, shift := p.foldBatchNorm(eps, gamma, beta, mean, variance)
+	p.applyAffine(x, y, scale, shift)
+}
+
+// batchNormInferGrad lowers dx = dy·γ/√(v+ε) (+ 0, as the CPU's affine map adds a zero shift).
+func (p *Plan) batchNormInferGrad(eps float64, gamma, variance, dy, dx *tensor.Dense) {
+	scale, shift := p.foldBatchNorm(eps, gamma, nil, nil, variance)
+	p.applyAffine(dy, dx, scale, shift)
+}
+
 // sumRows writes scale·Σ rows[0..n) to out[0].
 func (p *Plan) sumRows(rows Ref, n int, scale float32, out Ref) {
 	p.gemm(Gemm{M: 1, N: 1, K: n, Alpha: scale, A: p.onesRef(int64(n)), LDA: n, B: rows, LDB: 1, C: out, LDC: 1})
@@ -467,6 +636,35 @@ func (p *Plan) AddAdam(param, grad, m, v *tensor.Dense) (int, error) {
 	}
 	args := []Arg{ptr(pr), ptr(gr), ptr(p.places[m]), ptr(p.places[v]), {}, {}, {}, {}, {}, {}, {}}
 	p.Launches = append(p.Launches, Launch{Kernel: "adam", N: int64(n), Args: args, Step: "optimizer"})
+	return len(p.Launches) - 1, nil
+}
+
+// AddMovingAverage appends param = momentum·param + (1−momentum)·value[offset : offset+size(param)] (the
+// moving_average kernel), run after the program's launches, and returns the launch's index. value must
+// be a tensor of the plan (a program output such as BatchStats'); param gets a place of its own unless
+// the program already reads it, and the caller uploads it before the first run and downloads it to see
+// the updates.
+func (p *Plan) AddMovingAverage(param, value *tensor.Dense, offset int, momentum float32) (int, error) {
+	vr, ok := p.places[value]
+	if !ok {
+		return 0, fmt.Errorf("moving average: value %v is not part of the plan", value.Shape())
+	}
+	n := param.Shape().TotalSize()
+	if param.Dtype() != tensor.Float32 || value.Dtype() != tensor.Float32 {
+		return 0, fmt.Errorf("moving average: parameter %v and value %v must be float32", param.Dtype(), value.Dtype())
+	}
+	if offset < 0 || offset+n > value.Shape().TotalSize() {
+		return 0, fmt.Errorf("moving average: %d values at offset %d do not fit in value %v", n, offset, value.Shape())
+	}
+	pr, ok := p.places[param]
+	if !ok {
+		pr = Ref{Buf: len(p.Buffers)}
+		p.places[param] = pr
+		p.Buffers = append(p.Buffers, Buffer{Name: fmt.Sprintf("moving statistic %v", param.Shape()), Bytes: int64(4 * n)})
+	}
+	vr.Off += int64(4 * offset)
+	args := []Arg{ptr(pr), ptr(vr), {Float: momentum}}
+	p.Launches = append(p.Launches, Launch{Kernel: "moving_average", N: int64(n), Args: args, Step: "moving statistics"})
 	return len(p.Launches) - 1, nil
 }
 

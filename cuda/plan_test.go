@@ -3,21 +3,29 @@ package cuda
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
+	"time"
 
 	"fovea/arch"
 	"fovea/graph"
+	"fovea/graph/layers"
 
 	G "gorgonia.org/gorgonia"
 	"gorgonia.org/tensor"
 )
 
-// trainingProgram compiles a model's training step (loss, correct count and every gradient) as the
-// trainer does, on random inputs and labels.
+// trainingProgram compiles a model's training step (loss, correct count, every gradient and the values
+// of BatchNorm's moving-statistics updates) as the trainer does, on random inputs and labels.
 func trainingProgram(t *testing.T, m arch.Model, batch int, smoothing float64) (*graph.Program, []*tensor.Dense) {
+	return trainingProgramWith(t, m, graph.NewParams(), batch, smoothing)
+}
+
+// trainingProgramWith is trainingProgram with given parameters (new ones are created and initialised).
+func trainingProgramWith(t *testing.T, m arch.Model, params *graph.Params, batch int, smoothing float64) (*graph.Program, []*tensor.Dense) {
 	t.Helper()
 	g := G.NewGraph()
-	b, err := graph.NewBuilder(g, graph.NewParams(), graph.BuildOptions{Training: true, Seed: 7})
+	b, err := graph.NewBuilder(g, params, graph.BuildOptions{Training: true, Seed: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,6 +64,13 @@ func trainingProgram(t *testing.T, m arch.Model, batch int, smoothing float64) (
 		t.Fatal(err)
 	}
 	outputs := append(G.Nodes{loss, correct}, grads...)
+	seen := map[*G.Node]bool{}
+	for _, u := range b.StateUpdates() {
+		if !seen[u.Value] { // a BatchNorm layer's mean and variance updates share one BatchStats
+			seen[u.Value] = true
+			outputs = append(outputs, u.Value)
+		}
+	}
 	prog, err := graph.Compile(graph.NewExec(2), outputs...)
 	if err != nil {
 		t.Fatal(err)
@@ -70,20 +85,144 @@ func trainingProgram(t *testing.T, m arch.Model, batch int, smoothing float64) (
 	return prog, outs
 }
 
+// smallResNet is a two-stage residual network from ResNet-34's layers: BatchNorm, residual units, a
+// strided projection shortcut, GlobalAvgPool.
+var smallResNet = arch.ResNet{Label: "resnet-small", Stages: []int{1, 1}, Channels: 1, Height: 28, Width: 28, NumClasses: 10}
+
+// prepared builds m once to create its parameters, then freezes those freeze selects and gives every
+// BatchNorm layer random statistics (and γ, β), as a pretrained backbone has: frozen BatchNorm layers
+// then normalise with their moving statistics (graph.BatchNormInfer, fused into the preceding
+// convolution as graph.ConvBN where it can be).
+func prepared(t *testing.T, m arch.Model, freeze func(name string) bool) *graph.Params {
+	t.Helper()
+	params := graph.NewParams()
+	b, err := graph.NewBuilder(G.NewGraph(), params, graph.BuildOptions{Training: true, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, h, w := m.InputShape()
+	if _, err := m.Build(b, G.NewTensor(b.Graph(), tensor.Float32, 4, G.WithShape(1, c, h, w), G.WithName("images"))); err != nil {
+		t.Fatal(err)
+	}
+	rng := rand.New(rand.NewPCG(5, 6))
+	for _, p := range params.All() {
+		v := p.Value.Float32s()
+		for i := range v {
+			switch {
+			case strings.HasSuffix(p.Name, "/moving_mean"), strings.HasSuffix(p.Name, "/beta"):
+				v[i] = 0.3 * float32(rng.NormFloat64())
+			case strings.HasSuffix(p.Name, "/moving_variance"):
+				v[i] = 0.5 + rng.Float32()
+			case strings.HasSuffix(p.Name, "/gamma"):
+				v[i] = 0.8 + 0.4*rng.Float32()
+			}
+		}
+		if freeze(p.Name) {
+			p.Trainable = false
+		}
+	}
+	return params
+}
+
+// bnInferNet exercises the BatchNorm kinds no layer produces in training: inference-mode BatchNorm
+// with a trainable γ (graph.BatchNormInferGammaGrad, unfused since its gradient reads the convolution's
+// output), and training-mode BatchNorm on dense activations (N, C).
+type bnInferNet struct{}
+
+func (bnInferNet) Name() string              { return "bn-infer" }
+func (bnInferNet) InputShape() (c, h, w int) { return 2, 9, 9 }
+func (bnInferNet) Classes() int              { return 5 }
+
+func (bnInferNet) Build(b *graph.Builder, x *G.Node) (*G.Node, error) {
+	h, err := layers.Conv2D(layers.ConvOptions{Filters: 6, Kernel: 3, Stride: 2, Padding: graph.Same, NoBias: true})(b, x)
+	if err != nil {
+		return nil, err
+	}
+	c := tensor.Shape{6}
+	gamma, err := b.Param("bn/gamma", c, graph.Constant(1.25), 0, 0, true)
+	if err != nil {
+		return nil, err
+	}
+	beta, err := b.Param("bn/beta", c, graph.Constant(0.1), 0, 0, true)
+	if err != nil {
+		return nil, err
+	}
+	mean, err := b.Param("bn/moving_mean", c, graph.Constant(0.2), 0, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	variance, err := b.Param("bn/moving_variance", c, graph.Constant(1.7), 0, 0, false)
+	if err != nil {
+		return nil, err
+	}
+	if h, err = G.ApplyOp(graph.BatchNormInfer{Eps: 1e-3}, h, gamma, beta, mean, variance); err != nil {
+		return nil, err
+	}
+	return layers.Sequential(
+		layers.Activate(layers.ReLU), layers.GlobalAvgPool2D(),
+		layers.Dense(layers.DenseOptions{Units: 8}), layers.BatchNorm(layers.BatchNormOptions{}), layers.Activate(layers.ReLU),
+		layers.Dense(layers.DenseOptions{Units: 5}),
+	)(b, h)
+}
+
 // TestInterpreterMatchesProgram lowers whole training steps to device plans and runs them with the
-// kernels' Go emulations: loss, accuracy and every gradient must match the CPU program.
+// kernels' Go emulations: loss, accuracy, every gradient and the moving-statistics values must match
+// the CPU program.
 func TestInterpreterMatchesProgram(t *testing.T) {
 	for _, tc := range []struct {
 		name      string
 		model     arch.Model
+		params    func(t *testing.T) *graph.Params
 		batch     int
 		smoothing float64
+		kinds     []string // step kinds the program must contain
 	}{
-		{"fcn", arch.FashionFCN{}, 16, 0},
-		{"cnn", arch.FashionCNN{}, 4, 0.1},
+		{name: "fcn", model: arch.FashionFCN{}, batch: 16},
+		{name: "cnn", model: arch.FashionCNN{}, batch: 4, smoothing: 0.1},
+		// Batch 4, not 2: the last stage is 1×1 here, so its BatchNorm layers normalise over N values
+		// per channel, and at N = 2 their input gradient is a difference that cancels to ε/(σ²+ε) of its
+		// terms, amplifying float32 rounding differences (GEMM summation order) to ~1e-4.
+		{name: "resnet34", model: arch.ResNet34(1, 28, 28, 10), batch: 4, smoothing: 0.1,
+			kinds: []string{"batchnorm_train", "batchnorm_train_grad", "batchnorm_gamma_grad", "batch_stats", "global_avgpool_grad", "add"}},
+		// Fine-tuning under frozen BatchNorm layers: the convolutions train, BatchNorm runs (and is
+		// differentiated) in inference mode, fused into the convolutions.
+		{name: "resnet-small frozen batchnorm", model: smallResNet, batch: 3,
+			params: func(t *testing.T) *graph.Params {
+				return prepared(t, smallResNet, func(name string) bool { return strings.Contains(name, "batch_normalization") })
+			},
+			kinds: []string{"conv2d_batchnorm_relu", "conv2d_batchnorm", "batchnorm_infer_grad"}},
+		// A frozen backbone: only the head trains.
+		{name: "resnet-small frozen backbone", model: smallResNet, batch: 3,
+			params: func(t *testing.T) *graph.Params {
+				return prepared(t, smallResNet, func(name string) bool { return !strings.HasPrefix(name, "dense") })
+			},
+			kinds: []string{"conv2d_batchnorm_relu", "conv2d_batchnorm", "global_avgpool"}},
+		// The first dense layer's bias is frozen: a training-mode BatchNorm follows it, so its gradient
+		// is rounding noise (the normalisation removes the mean) that no two summation orders agree on.
+		{name: "bn-infer", model: bnInferNet{}, batch: 4,
+			params: func(t *testing.T) *graph.Params {
+				return prepared(t, bnInferNet{}, func(name string) bool { return name == "dense/bias" })
+			},
+			kinds: []string{"batchnorm_infer", "batchnorm_infer_grad", "batchnorm_infer_gamma_grad", "batchnorm_train", "batch_stats"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			prog, outs := trainingProgram(t, tc.model, tc.batch, tc.smoothing)
+			start := time.Now()
+			params := graph.NewParams()
+			if tc.params != nil {
+				params = tc.params(t)
+			}
+			prog, outs := trainingProgramWith(t, tc.model, params, tc.batch, tc.smoothing)
+			kinds := map[string]bool{}
+			for _, s := range prog.Steps() {
+				if s.Kernel != nil {
+					kinds[s.Kernel.Kind()] = true
+				}
+			}
+			for _, k := range tc.kinds {
+				if !kinds[k] {
+					t.Errorf("the program has no %s step", k)
+				}
+			}
 			plan, err := Lower(prog)
 			if err != nil {
 				t.Fatal(err)
@@ -104,6 +243,10 @@ func TestInterpreterMatchesProgram(t *testing.T) {
 			want := make([][]float32, len(outs))
 			for i, o := range outs {
 				want[i] = append([]float32(nil), o.Float32s()...)
+			}
+			// Outputs may repeat a tensor (a residual unit's two β gradients are one BiasGrad node), so
+			// clear only once every value is saved.
+			for _, o := range outs {
 				clear(o.Float32s())
 			}
 			if err := interp.Run(); err != nil {
@@ -117,7 +260,8 @@ func TestInterpreterMatchesProgram(t *testing.T) {
 					t.Errorf("output %d %v: relative error %.3g (device plan vs CPU program)", i, o.Shape(), rel)
 				}
 			}
-			t.Logf("%d buffers, %d launches; loss %.5f, correct %v", len(plan.Buffers), len(plan.Launches), outs[0].Float32s()[0], outs[1].Float32s()[0])
+			t.Logf("%d steps, %d buffers, %d launches; loss %.5f, correct %v; %v", len(prog.Steps()), len(plan.Buffers), len(plan.Launches),
+				outs[0].Float32s()[0], outs[1].Float32s()[0], time.Since(start).Round(time.Millisecond))
 		})
 	}
 }

@@ -10,19 +10,20 @@ import (
 )
 
 // Training on a device: each compiled program is lowered to a device plan (fovea/cuda), with the
-// optimizer's update appended, and runs on an executor (a GPU, or the CPU interpreter of plans). The
-// parameters and optimizer slots stay on the device between steps; only the batch goes up and the loss
-// and correct count come down. The host copies are brought up to date when the host needs them
-// (evaluation on another program, checkpoints, Params) and uploaded when a program becomes resident.
+// optimizer's update and BatchNorm's moving-statistics updates appended, and runs on an executor (a
+// GPU, or the CPU interpreter of plans). The parameters, moving statistics and optimizer slots stay on
+// the device between steps; only the batch goes up and the loss and correct count come down. The host
+// copies are brought up to date when the host needs them (evaluation on another program, checkpoints,
+// Params) and uploaded when a program becomes resident.
 
 // deviceRun is one program's plan on its executor.
 type deviceRun struct {
 	plan     *cuda.Plan
 	exec     cuda.Executor
 	training bool
-	// state are the plan's inputs other than the batch (parameters, constants), uploaded when the run
-	// becomes resident; written are the parameters its optimizer updates, downloaded when the host
-	// needs them.
+	// state are the plan's inputs other than the batch (parameters, constants) and the moving
+	// statistics it updates, uploaded when the run becomes resident; written are the parameters its
+	// optimizer updates and the moving statistics, downloaded when the host needs them.
 	state   []*tensor.Dense
 	written []*tensor.Dense
 	// slots are the optimizer's moments on the device, mirrored in host tensors of their own and
@@ -63,9 +64,6 @@ func (t *Trainer) lowerToDevice(p *program, training bool) (*deviceRun, error) {
 		if !ok {
 			return nil, fmt.Errorf("device %s: the %s optimizer has no device update yet (adam and nadam have)", t.cfg.Device, t.opt)
 		}
-		if len(p.updates) > 0 {
-			return nil, fmt.Errorf("device %s: BatchNorm's moving statistics are not updated on the device yet; train this model on the CPU", t.cfg.Device)
-		}
 		for i, param := range p.params {
 			n := param.Value.Shape().TotalSize()
 			s := deviceSlot{param: param,
@@ -79,6 +77,18 @@ func (t *Trainer) lowerToDevice(p *program, training bool) (*deviceRun, error) {
 			r.update = append(r.update, idx)
 			r.written = append(r.written, param.Value)
 			_, _ = opt.slotsFor(param)
+		}
+		// BatchNorm's moving statistics follow the optimizer's update, from the step's BatchStats.
+		for _, u := range p.updates {
+			if _, err := plan.AddMovingAverage(u.paramT, u.valueT, u.offset, u.momentum); err != nil {
+				return nil, fmt.Errorf("device %s: %w", t.cfg.Device, err)
+			}
+			if !containsTensor(r.written, u.paramT) {
+				r.written = append(r.written, u.paramT)
+			}
+			if !containsTensor(plan.Inputs, u.paramT) && !containsTensor(r.state, u.paramT) {
+				r.state = append(r.state, u.paramT)
+			}
 		}
 	}
 	for _, in := range plan.Inputs {
@@ -174,7 +184,8 @@ func (t *Trainer) makeResident(r *deviceRun) error {
 	return nil
 }
 
-// syncHost copies the parameters and optimizer slots a device run has updated back to the host.
+// syncHost copies the parameters, moving statistics and optimizer slots a device run has updated back
+// to the host.
 func (t *Trainer) syncHost() error {
 	r := t.device.resident
 	if r == nil || !t.device.dirty {

@@ -15,11 +15,20 @@ import (
 )
 
 // TestGPUTrainingMatchesCPU is TestDeviceTrainingMatchesCPU on the GPU: two epochs through the cuda
-// device against the CPU, histories and parameters compared.
+// device against the CPU, histories and parameters (BatchNorm's moving statistics included) compared.
 func TestGPUTrainingMatchesCPU(t *testing.T) {
-	for _, m := range []arch.Model{arch.FashionFCN{}, arch.FashionCNN{}} {
+	for _, tc := range []struct {
+		m arch.Model
+		n int
+	}{
+		{arch.FashionFCN{}, 200},
+		{arch.FashionCNN{}, 200},
+		// 40 images, as TestDeviceTrainingMatchesCPU: 6 steps, one of them a partial batch.
+		{arch.ResNet{Label: "resnet-small", Stages: []int{1, 1}, Channels: 1, Height: 28, Width: 28, NumClasses: 10}, 40},
+	} {
+		m := tc.m
 		t.Run(m.Name(), func(t *testing.T) {
-			train, val := syntheticImages(200, 1), syntheticImages(24, 2)
+			train, val := syntheticImages(tc.n, 1), syntheticImages(24, 2)
 			trainers := map[string]*Trainer{}
 			for _, device := range []string{"cpu", "cuda"} {
 				tr, err := NewTrainer(m, nil, Config{Epochs: 2, BatchSize: 16, EvalBatchSize: 16, Optimizer: OptimizerConfig{Name: "nadam"},

@@ -114,10 +114,13 @@ type program struct {
 }
 
 // stateUpdate is a moving average (BatchNorm's statistics) applied after each training step:
-// param = momentum·param + (1-momentum)·value.
+// param = momentum·param + (1-momentum)·value. paramT and valueT are the tensors param and value view
+// (value from element offset on), for the device update.
 type stateUpdate struct {
-	param, value []float32
-	momentum     float32
+	param, value   []float32
+	momentum       float32
+	paramT, valueT *tensor.Dense
+	offset         int
 }
 
 // applyUpdates moves every tracked statistic toward this step's value.
@@ -248,8 +251,10 @@ func (t *Trainer) program(n int, training bool) (*program, error) {
 	if training {
 		for _, u := range b.StateUpdates() {
 			n := u.Param.Size()
+			value := p.prog.Value(u.Value)
 			p.updates = append(p.updates, stateUpdate{param: u.Param.Value.Float32s(),
-				value: p.prog.Value(u.Value).Float32s()[u.Offset : u.Offset+n], momentum: float32(u.Momentum)})
+				value: value.Float32s()[u.Offset : u.Offset+n], momentum: float32(u.Momentum),
+				paramT: u.Param.Value, valueT: value, offset: u.Offset})
 		}
 	}
 	p.loss, p.correct = p.prog.Value(loss), p.prog.Value(correct)

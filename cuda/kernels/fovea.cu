@@ -356,3 +356,100 @@ extern "C" __global__ void adam(long long n, float* p, const float* g, float* m,
 		p[i] -= lr * (cm * mi + cg * gi) / (sqrtf(vi * cv) + eps);
 	}
 }
+
+// ---- global average pooling ----
+
+// global_avgpool sums each plane in order in float32, as graph's globalAvgPool does.
+extern "C" __global__ void global_avgpool(long long n, const float* x, float* y, int size) {
+	FOR_EACH_ITEM(i, n) {
+		const float* plane = x + i * size;
+		float s = 0.0f;
+		for (int j = 0; j < size; j++) s += plane[j];
+		y[i] = s / (float)size;
+	}
+}
+
+extern "C" __global__ void global_avgpool_grad(long long n, const float* dy, float* dx, int size) {
+	FOR_EACH_ITEM(i, n) { dx[i] = dy[i / size] / (float)size; }
+}
+
+// ---- batch normalisation ----
+
+// graph's batch normalisation kernels compute per-channel statistics and sums in double; these kernels
+// keep them in double scratch between launches (plane_sums, then channel_sums), so only the results are
+// rounded to float, where the CPU rounds them.
+
+extern "C" __global__ void widen(long long n, const float* x, double* y) {
+	FOR_EACH_ITEM(i, n) { y[i] = (double)x[i]; }
+}
+
+extern "C" __global__ void narrow(long long n, const double* x, float* y) {
+	FOR_EACH_ITEM(i, n) { y[i] = (float)x[i]; }
+}
+
+extern "C" __global__ void plane_sums(long long n, const float* x, const float* w, const double* mean, double* sums, int C,
+                                     int inner) {
+	FOR_EACH_ITEM(i, n) {
+		const float* xs = x + i * inner;
+		double s = 0.0;
+		if (mean == 0) {
+			for (int j = 0; j < inner; j++) s += (double)xs[j];
+		} else if (w == 0) {
+			double m = mean[i % C];
+			for (int j = 0; j < inner; j++) {
+				double d = (double)xs[j] - m;
+				s += d * d;
+			}
+		} else {
+			double m = mean[i % C];
+			const float* ws = w + i * inner;
+			for (int j = 0; j < inner; j++) s += (double)ws[j] * ((double)xs[j] - m);
+		}
+		sums[i] = s;
+	}
+}
+
+extern "C" __global__ void channel_sums(long long n, const double* sums, double* out, int N, int C, int count) {
+	FOR_EACH_ITEM(i, n) {
+		double s = 0.0;
+		for (int img = 0; img < N; img++) s += sums[(long long)img * C + i];
+		out[i] = s / (double)count;
+	}
+}
+
+extern "C" __global__ void batchnorm_fold(long long n, const float* gamma, const float* beta, const double* mean,
+                                          const double* variance, float* scale, float* shift, double eps) {
+	FOR_EACH_ITEM(i, n) {
+		double s = (double)gamma[i] / sqrt(variance[i] + eps);
+		double b = beta == 0 ? 0.0 : (double)beta[i];
+		double m = mean == 0 ? 0.0 : mean[i];
+		scale[i] = (float)s;
+		shift[i] = (float)(b - m * s);
+	}
+}
+
+extern "C" __global__ void batchnorm_train_grad(long long n, const float* x, const float* dy, const float* gamma,
+                                                const double* mean, const double* variance, const double* meanDy,
+                                                const double* meanDyXc, float* dx, int C, int inner, double eps) {
+	FOR_EACH_ITEM(i, n) {
+		int c = (int)((i / inner) % C);
+		double inv = 1.0 / sqrt(variance[c] + eps);
+		double xhat = ((double)x[i] - mean[c]) * inv;
+		double k = (double)gamma[c] * inv;
+		double meanDyXhat = meanDyXc[c] * inv;
+		dx[i] = (float)(k * ((double)dy[i] - meanDy[c] - xhat * meanDyXhat));
+	}
+}
+
+extern "C" __global__ void batchnorm_gamma_grad(long long n, const double* sum, const double* variance, float* dgamma,
+                                                double eps) {
+	FOR_EACH_ITEM(i, n) {
+		double inv = 1.0 / sqrt(variance[i] + eps);
+		dgamma[i] = (float)(sum[i] * inv);
+	}
+}
+
+// moving_average is training's update of BatchNorm's moving statistics, in float.
+extern "C" __global__ void moving_average(long long n, float* p, const float* v, float momentum) {
+	FOR_EACH_ITEM(i, n) { p[i] = momentum * p[i] + (1.0f - momentum) * v[i]; }
+}
