@@ -269,3 +269,59 @@ func TestEngineThroughput(t *testing.T) {
 		eng.Close()
 	}
 }
+
+// TestEngineProfile times every launch of the CNN's forward and backward pass at batch 256 on its own
+// (launch and wait, best of five) and prints the time per kernel, most expensive first: where the GPU
+// step's time goes.
+func TestEngineProfile(t *testing.T) {
+	prog, _ := trainingProgram(t, arch.FashionCNN{}, 256, 0)
+	plan, err := Lower(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng, err := NewEngine(plan)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer eng.Close()
+	for _, in := range plan.Inputs {
+		if err := eng.Upload(in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := eng.Run(); err != nil {
+		t.Fatal(err)
+	}
+	perKernel := map[string]time.Duration{}
+	var total time.Duration
+	for i, l := range plan.Launches {
+		best := time.Duration(math.MaxInt64)
+		for r := 0; r < 5; r++ {
+			start := time.Now()
+			if err := eng.RunLaunch(i); err != nil {
+				t.Fatal(err)
+			}
+			best = min(best, time.Since(start))
+		}
+		name := l.Kernel
+		if l.Gemm != nil {
+			name = fmt.Sprintf("gemm %dx%dx%d", l.Gemm.M, l.Gemm.N, l.Gemm.K)
+		}
+		perKernel[name] += best
+		total += best
+	}
+	var names []string
+	for k := range perKernel {
+		names = append(names, k)
+	}
+	sort.Slice(names, func(i, j int) bool { return perKernel[names[i]] > perKernel[names[j]] })
+	var b strings.Builder
+	fmt.Fprintf(&b, "CNN forward+backward, batch 256, %d launches, %.3f ms in all (each launch timed alone, with its wait)\n", len(plan.Launches), total.Seconds()*1e3)
+	for _, k := range names {
+		fmt.Fprintf(&b, "%-28s %8.3f ms %5.1f%%\n", k, perKernel[k].Seconds()*1e3, 100*perKernel[k].Seconds()/total.Seconds())
+	}
+	t.Log("\n" + b.String())
+	if out := os.Getenv("OUT"); out != "" {
+		_ = os.WriteFile(out+"/profile.txt", []byte(b.String()), 0o644)
+	}
+}

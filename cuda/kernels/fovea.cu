@@ -109,76 +109,118 @@ extern "C" __global__ void channel_affine(long long n, const float* x, const flo
 	}
 }
 
+// The layout kernels below index with 32-bit unsigned arithmetic whenever every index fits (64-bit
+// division is many times slower on the GPU), and with 64-bit arithmetic otherwise; both compute the
+// same thing.
+#define FOR_EACH_ITEM_32(i, n) \
+	for (unsigned i = blockIdx.x * blockDim.x + threadIdx.x; i < (unsigned)(n); i += gridDim.x * blockDim.x)
+
+static __device__ __forceinline__ bool fits32(long long a, long long b) { return a < 2147483647LL && b < 2147483647LL; }
+
+template <typename I>
+static __device__ __forceinline__ void scatter_item(I i, const float* src, const float* scale, const float* bias, float* dst,
+                                                    I nb, I O, I P, int flags) {
+	I img = i / (O * P);
+	I r = i - img * (O * P);
+	I c = r / P;
+	I q = r - c * P;
+	dst[i] = affine_epilogue(src[c * nb * P + img * P + q], scale, bias, (int)c, flags);
+}
+
 extern "C" __global__ void scatter_channels(long long n, const float* src, const float* scale, const float* bias, float* dst,
                                             int nb, int O, int P, int flags) {
-	long long plane = (long long)O * P;
-	FOR_EACH_ITEM(i, n) {
-		long long img = i / plane;
-		int c = (int)((i / P) % O);
-		long long q = i % P;
-		float v = src[(long long)c * nb * P + img * P + q];
-		dst[i] = affine_epilogue(v, scale, bias, c, flags);
+	if (fits32(n, n)) {
+		FOR_EACH_ITEM_32(i, n) scatter_item<unsigned>(i, src, scale, bias, dst, nb, O, P, flags);
+	} else {
+		FOR_EACH_ITEM(i, n) scatter_item<long long>(i, src, scale, bias, dst, nb, O, P, flags);
 	}
 }
 
+template <typename I>
+static __device__ __forceinline__ void gather_item(I i, const float* src, float* dst, I nb, I O, I P) {
+	I row = nb * P;
+	I c = i / row;
+	I r = i - c * row;
+	I img = r / P;
+	I q = r - img * P;
+	dst[i] = src[(img * O + c) * P + q];
+}
+
 extern "C" __global__ void gather_channels(long long n, const float* src, float* dst, int nb, int O, int P) {
-	long long row = (long long)nb * P;
-	FOR_EACH_ITEM(i, n) {
-		long long c = i / row;
-		long long r = i % row;
-		long long img = r / P;
-		long long q = r % P;
-		dst[i] = src[(img * O + c) * P + q];
+	if (fits32(n, n)) {
+		FOR_EACH_ITEM_32(i, n) gather_item<unsigned>(i, src, dst, nb, O, P);
+	} else {
+		FOR_EACH_ITEM(i, n) gather_item<long long>(i, src, dst, nb, O, P);
 	}
 }
 
 // ---- convolution lowering ----
 
+template <typename I>
+static __device__ __forceinline__ void im2col_item(I i, const float* x, float* col, const Geometry& g) {
+	I ohw = (I)g.OH * g.OW;
+	I cols = (I)g.N * ohw;
+	int taps = g.KH * g.KW;
+	I row = i / cols;
+	I j = i - row * cols;
+	int c = (int)(row / taps);
+	int t = (int)(row % taps);
+	int ki = t / g.KW;
+	int kj = t % g.KW;
+	I img = j / ohw;
+	int q = (int)(j - img * ohw);
+	int oy = q / g.OW;
+	int ox = q % g.OW;
+	int iy = oy * g.SH - g.PT + ki;
+	int ix = ox * g.SW - g.PL + kj;
+	bool inside = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W;
+	col[i] = inside ? x[((img * g.C + c) * g.H + iy) * g.W + ix] : 0.0f;
+}
+
 extern "C" __global__ void im2col(long long n, const float* x, float* col, GEOMETRY_PARAMS) {
 	const Geometry g = GEOMETRY_ARGS;
-	long long cols = (long long)g.N * g.OH * g.OW;
-	int taps = g.KH * g.KW;
-	FOR_EACH_ITEM(i, n) {
-		long long row = i / cols;
-		long long j = i % cols;
-		int c = (int)(row / taps);
-		int ki = (int)(row % taps) / g.KW;
-		int kj = (int)(row % g.KW);
-		long long img = j / ((long long)g.OH * g.OW);
-		int oy = (int)(j % ((long long)g.OH * g.OW)) / g.OW;
-		int ox = (int)(j % g.OW);
-		int iy = oy * g.SH - g.PT + ki;
-		int ix = ox * g.SW - g.PL + kj;
-		bool inside = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W;
-		col[i] = inside ? x[((img * g.C + c) * g.H + iy) * g.W + ix] : 0.0f;
+	if (fits32(n, (long long)g.N * g.C * g.H * g.W)) {
+		FOR_EACH_ITEM_32(i, n) im2col_item<unsigned>(i, x, col, g);
+	} else {
+		FOR_EACH_ITEM(i, n) im2col_item<long long>(i, x, col, g);
 	}
 }
 
 // col2im sums, for input pixel i, the column entries of every tap that reads it, taps in row-major
 // order (the order graph's col2im adds them in).
+template <typename I>
+static __device__ __forceinline__ void col2im_item(I i, const float* col, float* dx, const Geometry& g) {
+	I cols = (I)g.N * g.OH * g.OW;
+	I hw = (I)g.H * g.W;
+	I plane = i / hw;
+	int p = (int)(i - plane * hw);
+	int ix = p % g.W;
+	int iy = p / g.W;
+	int c = (int)(plane % g.C);
+	I img = plane / g.C;
+	float sum = 0.0f;
+	for (int ki = 0; ki < g.KH; ki++) {
+		int ty = iy + g.PT - ki;
+		if (ty < 0 || ty % g.SH != 0 || ty / g.SH >= g.OH) continue;
+		int oy = ty / g.SH;
+		for (int kj = 0; kj < g.KW; kj++) {
+			int tx = ix + g.PL - kj;
+			if (tx < 0 || tx % g.SW != 0 || tx / g.SW >= g.OW) continue;
+			int ox = tx / g.SW;
+			I row = ((I)c * g.KH + ki) * g.KW + kj;
+			I column = (img * g.OH + oy) * g.OW + ox;
+			sum += col[row * cols + column];
+		}
+	}
+	dx[i] = sum;
+}
+
 extern "C" __global__ void col2im(long long n, const float* col, float* dx, GEOMETRY_PARAMS) {
 	const Geometry g = GEOMETRY_ARGS;
-	long long cols = (long long)g.N * g.OH * g.OW;
-	FOR_EACH_ITEM(i, n) {
-		int ix = (int)(i % g.W);
-		int iy = (int)((i / g.W) % g.H);
-		int c = (int)((i / ((long long)g.H * g.W)) % g.C);
-		long long img = i / ((long long)g.C * g.H * g.W);
-		float sum = 0.0f;
-		for (int ki = 0; ki < g.KH; ki++) {
-			int ty = iy + g.PT - ki;
-			if (ty < 0 || ty % g.SH != 0 || ty / g.SH >= g.OH) continue;
-			int oy = ty / g.SH;
-			for (int kj = 0; kj < g.KW; kj++) {
-				int tx = ix + g.PL - kj;
-				if (tx < 0 || tx % g.SW != 0 || tx / g.SW >= g.OW) continue;
-				int ox = tx / g.SW;
-				long long row = ((long long)c * g.KH + ki) * g.KW + kj;
-				long long column = (img * g.OH + oy) * g.OW + ox;
-				sum += col[row * cols + column];
-			}
-		}
-		dx[i] = sum;
+	if (fits32(n, (long long)g.C * g.KH * g.KW * g.N * g.OH * g.OW)) {
+		FOR_EACH_ITEM_32(i, n) col2im_item<unsigned>(i, col, dx, g);
+	} else {
+		FOR_EACH_ITEM(i, n) col2im_item<long long>(i, col, dx, g);
 	}
 }
 
