@@ -198,75 +198,9 @@ func TestEngineMatchesProgram(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer eng.Close()
-			for _, in := range plan.Inputs {
-				if err := eng.Upload(in); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := prog.Run(); err != nil {
-				t.Fatal(err)
-			}
-			want := make([][]float32, len(outs))
-			for i, o := range outs {
-				want[i] = append([]float32(nil), o.Float32s()...)
-			}
-			for _, o := range outs { // outputs may repeat a tensor: clear once every value is saved
-				clear(o.Float32s())
-			}
-			if err := eng.Run(); err != nil {
-				t.Fatal(err)
-			}
-			for i, o := range outs {
-				if err := eng.Download(o); err != nil {
-					t.Fatal(err)
-				}
-				if rel := relErr(o.Float32s(), want[i]); rel > 1e-4 || math.IsNaN(rel) {
-					t.Errorf("output %d %v: relative error %.3g (GPU vs CPU program)", i, o.Shape(), rel)
-				}
-			}
+			checkAgainstProgram(t, eng, plan, prog, outs)
 			t.Logf("%s on %s: %d launches, loss %.5f", tc.name, eng.Device(), len(plan.Launches), outs[0].Float32s()[0])
 		})
-	}
-}
-
-// TestEngineThroughput times a forward and backward pass of the CNN (no optimizer update yet) at
-// batch 32 and 256 on the GPU, uploading the batch every step as training does.
-func TestEngineThroughput(t *testing.T) {
-	for _, batch := range []int{32, 256} {
-		prog, _ := trainingProgram(t, arch.FashionCNN{}, batch, 0)
-		plan, err := Lower(prog)
-		if err != nil {
-			t.Fatal(err)
-		}
-		eng, err := NewEngine(plan)
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, in := range plan.Inputs {
-			if err := eng.Upload(in); err != nil {
-				t.Fatal(err)
-			}
-		}
-		step := func() {
-			if err := eng.Upload(plan.Inputs[0]); err != nil {
-				t.Fatal(err)
-			}
-			if err := eng.Run(); err != nil {
-				t.Fatal(err)
-			}
-		}
-		for i := 0; i < 5; i++ {
-			step()
-		}
-		const steps = 50
-		start := time.Now()
-		for i := 0; i < steps; i++ {
-			step()
-		}
-		el := time.Since(start)
-		t.Logf("CNN forward+backward on %s, batch %d: %.0f images/s (%d launches per step, %.2f ms per step)",
-			eng.Device(), batch, float64(batch*steps)/el.Seconds(), len(plan.Launches), el.Seconds()*1e3/steps)
-		eng.Close()
 	}
 }
 

@@ -232,34 +232,7 @@ func TestInterpreterMatchesProgram(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer interp.Close()
-			for _, in := range plan.Inputs {
-				if err := interp.Upload(in); err != nil {
-					t.Fatal(err)
-				}
-			}
-			if err := prog.Run(); err != nil {
-				t.Fatal(err)
-			}
-			want := make([][]float32, len(outs))
-			for i, o := range outs {
-				want[i] = append([]float32(nil), o.Float32s()...)
-			}
-			// Outputs may repeat a tensor (a residual unit's two β gradients are one BiasGrad node), so
-			// clear only once every value is saved.
-			for _, o := range outs {
-				clear(o.Float32s())
-			}
-			if err := interp.Run(); err != nil {
-				t.Fatal(err)
-			}
-			for i, o := range outs {
-				if err := interp.Download(o); err != nil {
-					t.Fatal(err)
-				}
-				if rel := relErr(o.Float32s(), want[i]); rel > 1e-4 || math.IsNaN(rel) {
-					t.Errorf("output %d %v: relative error %.3g (device plan vs CPU program)", i, o.Shape(), rel)
-				}
-			}
+			checkAgainstProgram(t, interp, plan, prog, outs)
 			t.Logf("%d steps, %d buffers, %d launches; loss %.5f, correct %v; %v", len(prog.Steps()), len(plan.Buffers), len(plan.Launches),
 				outs[0].Float32s()[0], outs[1].Float32s()[0], time.Since(start).Round(time.Millisecond))
 		})
@@ -277,4 +250,38 @@ func relErr(a, b []float32) float64 {
 		return diff
 	}
 	return diff / scale
+}
+
+// checkAgainstProgram runs the CPU program and the plan on x from the same inputs and compares every
+// output (loss, correct count, gradients, statistics) to a relative error of 1e-4.
+func checkAgainstProgram(t *testing.T, x Executor, plan *Plan, prog *graph.Program, outs []*tensor.Dense) {
+	t.Helper()
+	for _, in := range plan.Inputs {
+		if err := x.Upload(in); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := prog.Run(); err != nil {
+		t.Fatal(err)
+	}
+	want := make([][]float32, len(outs))
+	for i, o := range outs {
+		want[i] = append([]float32(nil), o.Float32s()...)
+	}
+	// Outputs may repeat a tensor (a residual unit's two β gradients are one BiasGrad node), so clear
+	// only once every value is saved.
+	for _, o := range outs {
+		clear(o.Float32s())
+	}
+	if err := x.Run(); err != nil {
+		t.Fatal(err)
+	}
+	for i, o := range outs {
+		if err := x.Download(o); err != nil {
+			t.Fatal(err)
+		}
+		if rel := relErr(o.Float32s(), want[i]); rel > 1e-4 || math.IsNaN(rel) {
+			t.Errorf("output %d %v: relative error %.3g (device plan vs CPU program)", i, o.Shape(), rel)
+		}
+	}
 }
