@@ -1,10 +1,11 @@
-// Command cpubench times one training step (forward, backward, optimizer) of fovea's models and of the
-// identical PyTorch models (scripts/torchref/fashion.py) one after the other on this machine, and prints
-// images/s, the fovea/PyTorch ratio and each process's peak memory.
+// Command bench times one training step (forward, backward, optimizer) of fovea's models and of the
+// identical PyTorch models (scripts/torchref/fashion.py) one after the other on this machine, on the CPU
+// or a GPU, and prints images/s, the fovea/PyTorch ratio and each process's peak memory.
 //
-//	go run ./scripts/cpubench                       # CNN and FCN at batch 32 and 128, 2 threads
-//	go run ./scripts/cpubench -models resnet34      # ResNet-34 on 28×28×1
-//	go run ./scripts/cpubench -models cnn -batches 32 -threads 2
+//	go run ./scripts/bench                                   # CNN and FCN at batch 32 and 128, CPU, 2 threads
+//	go run ./scripts/bench -models resnet34                  # ResNet-34 on 28×28×1
+//	go run ./scripts/bench -models cnn -batches 32 -threads 2
+//	go run -tags gpu ./scripts/bench -device cuda -batches 32,256   # on GPU 0, against PyTorch eager (cuDNN)
 package main
 
 import (
@@ -38,36 +39,37 @@ func main() {
 	models := flag.String("models", "cnn,fcn", "comma-separated models: cnn, fcn, resnet34 (28×28×1)")
 	batches := flag.String("batches", "32,128", "comma-separated batch sizes")
 	threads := flag.Int("threads", 2, "threads for both fovea and PyTorch")
+	device := flag.String("device", "cpu", "device for both fovea and PyTorch: cpu, or cuda (fovea needs a build with -tags gpu)")
 	steps := flag.Int("steps", 10, "timed steps per repeat")
 	repeats := flag.Int("repeats", 3, "repeats; the fastest counts")
-	python := flag.String("python", "/usr/bin/python3", "Python with PyTorch (Debian's python3-torch); empty skips PyTorch")
+	python := flag.String("python", defaultPython(), "Python with PyTorch (Debian's python3-torch at /usr/bin/python3 when it exists); empty skips PyTorch")
 	one := flag.String("one", "", "internal: measure fovea only for model:batch in this process")
 	flag.Parse()
 	if *one != "" {
-		if err := measureOne(*one, *threads, *steps, *repeats); err != nil {
-			fmt.Fprintln(os.Stderr, "cpubench:", err)
+		if err := measureOne(*one, *device, *threads, *steps, *repeats); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
 		return
 	}
 	self, err := os.Executable()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "cpubench:", err)
+		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 	fmt.Printf("%-8s %6s %14s %14s %7s %12s %12s\n", "model", "batch", "fovea img/s", "torch img/s", "ratio", "fovea MB", "torch MB")
 	for _, m := range strings.Split(*models, ",") {
 		for _, b := range strings.Split(*batches, ",") {
-			ours, err := run(self, "-one", m+":"+b, "-threads", strconv.Itoa(*threads), "-steps", strconv.Itoa(*steps), "-repeats", strconv.Itoa(*repeats))
+			ours, err := run(self, "-one", m+":"+b, "-device", *device, "-threads", strconv.Itoa(*threads), "-steps", strconv.Itoa(*steps), "-repeats", strconv.Itoa(*repeats))
 			if err != nil {
-				fmt.Fprintln(os.Stderr, "cpubench: fovea:", err)
+				fmt.Fprintln(os.Stderr, "bench: fovea:", err)
 				os.Exit(1)
 			}
 			var theirs result
 			if *python != "" {
 				if theirs, err = run(*python, "scripts/torchref/fashion.py", "bench", "--model", m, "--batch", b,
-					"--threads", strconv.Itoa(*threads), "--steps", strconv.Itoa(*steps), "--repeats", strconv.Itoa(*repeats)); err != nil {
-					fmt.Fprintln(os.Stderr, "cpubench: pytorch:", err)
+					"--threads", strconv.Itoa(*threads), "--device", *device, "--steps", strconv.Itoa(*steps), "--repeats", strconv.Itoa(*repeats)); err != nil {
+					fmt.Fprintln(os.Stderr, "bench: pytorch:", err)
 				}
 			}
 			ratio := "-"
@@ -77,6 +79,15 @@ func main() {
 			fmt.Printf("%-8s %6s %14.1f %14.1f %7s %12.0f %12.0f\n", m, b, ours.ImagesPerSec, theirs.ImagesPerSec, ratio, ours.PeakRSSMB, theirs.PeakRSSMB)
 		}
 	}
+}
+
+// defaultPython is Debian's Python, which has python3-torch here, or else the first python3 on PATH
+// (the GPU machine's has PyTorch with CUDA).
+func defaultPython() string {
+	if _, err := os.Stat("/usr/bin/python3"); err == nil {
+		return "/usr/bin/python3"
+	}
+	return "python3"
 }
 
 // run executes a measuring process and parses the JSON line it prints last.
@@ -96,7 +107,7 @@ func run(name string, args ...string) (result, error) {
 }
 
 // measureOne times fovea's training step for "model:batch" on random data and prints a result line.
-func measureOne(spec string, threads, steps, repeats int) error {
+func measureOne(spec, device string, threads, steps, repeats int) error {
 	name, b, ok := strings.Cut(spec, ":")
 	batch, err := strconv.Atoi(b)
 	if !ok || err != nil || batch <= 0 {
@@ -113,7 +124,7 @@ func measureOne(spec string, threads, steps, repeats int) error {
 	default:
 		return fmt.Errorf("unknown model %q", name)
 	}
-	t, err := training.NewTrainer(model, nil, training.Config{BatchSize: batch, Threads: threads,
+	t, err := training.NewTrainer(model, nil, training.Config{BatchSize: batch, Threads: threads, Device: device,
 		Optimizer: training.OptimizerConfig{Name: "nadam"}, Norm: &data.Standardizer{}})
 	if err != nil {
 		return err
