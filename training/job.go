@@ -67,17 +67,18 @@ type JobOptions struct {
 
 // Metrics is what a job writes to metrics.json.
 type Metrics struct {
-	Model          string  `json:"model"`
-	Recipe         Recipe  `json:"recipe"`
-	Seed           uint64  `json:"seed"`
-	TestAccuracy   float64 `json:"test_accuracy"`
-	TestLoss       float64 `json:"test_loss"`
-	ValAccuracy    float64 `json:"val_accuracy"`
-	Epochs         int     `json:"epochs"`
-	TrainImages    int     `json:"train_images"`
-	ValImages      int     `json:"val_images"`
-	TestImages     int     `json:"test_images"`
-	Params         int     `json:"params"`
+	Model        string  `json:"model"`
+	Recipe       Recipe  `json:"recipe"`
+	Seed         uint64  `json:"seed"`
+	TestAccuracy float64 `json:"test_accuracy"`
+	TestLoss     float64 `json:"test_loss"`
+	ValAccuracy  float64 `json:"val_accuracy"`
+	Epochs       int     `json:"epochs"`
+	TrainImages  int     `json:"train_images"`
+	ValImages    int     `json:"val_images"`
+	TestImages   int     `json:"test_images"`
+	Params       int     `json:"params"`
+	// WallSeconds is the whole run's time: this process's, plus the epochs a resumed run did before.
 	WallSeconds    float64 `json:"wall_seconds"`
 	TrainImagesSec float64 `json:"train_images_per_sec"`
 	Device         string  `json:"device"`
@@ -153,11 +154,15 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	}
 	defer trainer.Close()
 	fmt.Fprint(log, trainer.Summary())
+	before := 0.0 // seconds of the epochs a resumed run had done
 	if opts.Resume && fileExists(ckpt) {
 		if err := trainer.Resume(ckpt); err != nil {
 			return nil, fmt.Errorf("resume: %w (delete it or drop -resume to start over)", err)
 		}
 		fmt.Fprintf(log, "resumed from %s after epoch %d\n", ckpt, trainer.Epoch())
+		for _, e := range trainer.History().Epochs {
+			before += e.Seconds
+		}
 	}
 	h := trainer.History()
 	h.Dataset = "fashion-mnist"
@@ -178,7 +183,7 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	m := &Metrics{
 		Model: opts.Model.Name(), Recipe: r, Seed: opts.Seed, TestAccuracy: testAcc, TestLoss: testLoss,
 		Epochs: len(h.Epochs), TrainImages: train.N, ValImages: val.N, TestImages: test.N,
-		Params: trainable + frozen, WallSeconds: time.Since(start).Seconds(), Device: deviceName(opts.Device),
+		Params: trainable + frozen, WallSeconds: before + time.Since(start).Seconds(), Device: deviceName(opts.Device),
 		Machine: Machine(), GoVersion: runtime.Version(), Date: time.Now().UTC().Format(time.RFC3339), Command: opts.Command,
 	}
 	if n := len(h.Epochs); n > 0 {
