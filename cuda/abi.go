@@ -97,6 +97,9 @@ var Kernels = []KernelSpec{
 			"v = src[c·nb·P + n·P + q], then the channel_affine epilogue with channel c; dst[i] = v."},
 	{Name: "gather_channels", Params: with(ptrs("src", "dst"), Param{"nb", I32}, Param{"O", I32}, Param{"P", I32}),
 		Doc: "the inverse layout change: dst is O × (nb·P), src is (nb, O, P): c = i/(nb·P), r = i%(nb·P), n = r/P, q = r%P; dst[i] = src[(n·O + c)·P + q]"},
+	{Name: "copy_blocks", Params: with(ptrs("x", "y"), Param{"size", I32}, Param{"xStride", I32}, Param{"yStride", I32}),
+		Doc: "copies rows of size values between strided layouts: r = i/size, q = i%size; y[r·yStride + q] = x[r·xStride + q] " +
+			"(x and y point at the first row). Concat copies each input into its range of the output's rows, ConcatGrad its range out of the gradient's"},
 	{Name: "im2col", Params: with(ptrs("x", "col"), geometry...),
 		Doc: "col is (C·KH·KW) × (N·OH·OW): row = i/(N·OH·OW), c = row/(KH·KW), ki = row%(KH·KW)/KW, kj = row%KW; " +
 			"column j = i%(N·OH·OW), n = j/(OH·OW), oy = j%(OH·OW)/OW, ox = j%OW; iy = oy·SH−PT+ki, ix = ox·SW−PL+kj; " +
@@ -125,6 +128,10 @@ var Kernels = []KernelSpec{
 			"p[i] −= lr·(cm·m[i] + cg·g[i]) / (√(v[i]·cv) + eps). The host computes the step's scalars as training's optimizer does, " +
 			"each rounded to float32: oneMinusB1 = 1 − float32(β1) and oneMinusB2 = 1 − float32(β2) in float32; " +
 			"Adam: cm = 1, cg = 0, cv = 1, lr = lr·√(1−β2ᵗ)/(1−β1ᵗ); Nadam: cm = uₜ₊₁/(1−Πuₜ₊₁), cg = (1−uₜ)/(1−Πuₜ), cv = 1/(1−β2ᵗ), lr = lr"},
+	{Name: "sgd", Params: with(ptrs("p", "g", "v"), Param{"mu", F32}, Param{"lr", F32}, Param{"nesterov", I32}),
+		Doc: "one item per parameter, training's SGD update (Keras' SGD) in float32, each product rounded: with v null (no momentum) " +
+			"p[i] −= lr·g[i]; otherwise v[i] = mu·v[i] − lr·g[i], then p[i] += mu·v[i] − lr·g[i] when nesterov is non-zero, else p[i] += v[i]. " +
+			"The host passes mu = float32(momentum) and the step's lr = float32(learning rate) as training's optimizer does"},
 	{Name: "global_avgpool", Params: with(ptrs("x", "y"), Param{"size", I32}),
 		Doc: "one item per (image, channel) plane of size = H·W pixels: y[i] = (Σ_j x[i·size + j], summed in order in float32) / size, as graph.GlobalAvgPool"},
 	{Name: "global_avgpool_grad", Params: with(ptrs("dy", "dx"), Param{"size", I32}),

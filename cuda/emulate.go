@@ -18,6 +18,7 @@ var emulations = map[string]emulation{
 	"channel_affine":    emulateChannelAffine,
 	"scatter_channels":  emulateScatterChannels,
 	"gather_channels":   emulateGatherChannels,
+	"copy_blocks":       emulateCopyBlocks,
 	"im2col":            emulateIm2col,
 	"col2im":            emulateCol2im,
 	"maxpool":           emulateMaxPool,
@@ -29,6 +30,7 @@ var emulations = map[string]emulation{
 	"softmax_xent_grad": emulateSoftmaxXentGrad,
 	"correct_rows":      emulateCorrectRows,
 	"adam":              emulateAdam,
+	"sgd":               emulateSGD,
 	// global average pooling
 	"global_avgpool":      emulateGlobalAvgPool,
 	"global_avgpool_grad": emulateGlobalAvgPoolGrad,
@@ -123,6 +125,15 @@ func emulateGatherChannels(n int, a *Args) {
 		c, r := i/(nb*p), i%(nb*p)
 		img, q := r/p, r%p
 		dst[i] = src[(img*o+c)*p+q]
+	}
+}
+
+func emulateCopyBlocks(n int, a *Args) {
+	x, y := a.F32[0], a.F32[1]
+	size, xStride, yStride := a.Int[2], a.Int[3], a.Int[4]
+	for i := range n {
+		r, q := i/size, i%size
+		y[r*yStride+q] = x[r*xStride+q]
 	}
 }
 
@@ -411,6 +422,26 @@ func emulateAdam(n int, a *Args) {
 		vi := v[i] + float32((float32(gi*gi)-v[i])*oneMinusB2)
 		m[i], v[i] = mi, vi
 		p[i] -= lr * (float32(cm*mi) + float32(cg*gi)) / (float32(math.Sqrt(float64(vi*cv))) + eps)
+	}
+}
+
+// emulateSGD is training's SGD update (see the catalogue's "sgd").
+func emulateSGD(n int, a *Args) {
+	p, g, v := a.F32[0], a.F32[1], a.F32[2]
+	mu, lr, nesterov := a.Float[3], a.Float[4], a.Int[5] != 0
+	for i := range n {
+		gi := g[i]
+		if v == nil {
+			p[i] -= float32(lr * gi)
+			continue
+		}
+		vi := float32(mu*v[i]) - float32(lr*gi)
+		v[i] = vi
+		if nesterov {
+			p[i] += float32(mu*vi) - float32(lr*gi)
+		} else {
+			p[i] += vi
+		}
 	}
 }
 

@@ -726,6 +726,48 @@ func TestCorrectRows(t *testing.T) {
 	}
 }
 
+// ---- concatenation ----
+
+// TestConcat checks copy_blocks, launched as the plan lowers Concat and ConcatGrad (one launch per
+// input, offsets in the pointers), against the graph ops, along every axis.
+func TestConcat(t *testing.T) {
+	rng := rand.New(rand.NewPCG(14, 1))
+	shapes := [][]int{{2, 3, 4, 5}, {2, 1, 4, 5}, {2, 4, 4, 5}}
+	for axis := range 4 {
+		var ins []*tensor.Dense
+		outShape := append([]int(nil), shapes[0]...)
+		outShape[axis] = 0
+		for _, base := range shapes {
+			s := append([]int(nil), base...)
+			s[1], s[axis] = shapes[0][1], base[1] // vary the concatenated axis only
+			ins = append(ins, dense(randomFloats(rng, tensor.Shape(s).TotalSize()), s...))
+			outShape[axis] += s[axis]
+		}
+		want := execOp(t, graph.Concat{Axis: axis, N: len(ins)}, outShape, ins...)
+		outer, inner := splitAt(tensor.Shape(outShape), axis)
+		total := outShape[axis] * inner
+		got := make([]float32, len(want))
+		offset := 0
+		for _, x := range ins {
+			size := x.Shape()[axis] * inner
+			launch(t, "copy_blocks", outer*size, x.Float32s(), got[offset:], size, size, total)
+			offset += size
+		}
+		requireExact(t, fmt.Sprintf("axis %d concat", axis), got, want)
+
+		dy := dense(randomFloats(rng, len(want)), outShape...)
+		offset = 0
+		for i, x := range ins {
+			c := x.Shape()[axis]
+			wantDx := execOp(t, graph.ConcatGrad{Axis: axis, Offset: offset, Size: c}, x.Shape(), dy)
+			gotDx := make([]float32, len(wantDx))
+			launch(t, "copy_blocks", outer*c*inner, dy.Float32s()[offset*inner:], gotDx, c*inner, total, c*inner)
+			requireExact(t, fmt.Sprintf("axis %d concat grad %d", axis, i), gotDx, wantDx)
+			offset += c
+		}
+	}
+}
+
 // ---- optimiser ----
 
 // adaptiveScalars are the adam kernel's per-step scalars, computed as training's optimizer does.
@@ -793,6 +835,63 @@ func TestAdamMatchesKeras(t *testing.T) {
 			}
 			requireClose(t, "m", m, toFloat32s(m64), tolerance)
 			requireClose(t, "v", v, toFloat32s(v64), tolerance)
+		})
+	}
+}
+
+// TestSGDMatchesKeras checks the sgd kernel against Keras' SGD (plain, momentum, Nesterov momentum)
+// written out in float64, and bit for bit against the same update in float32 with every product
+// rounded (training's sgdJob; training's device test checks it against fovea's own optimizer).
+func TestSGDMatchesKeras(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		momentum float64
+		nesterov bool
+	}{{"plain", 0, false}, {"momentum", 0.9, false}, {"nesterov", 0.9, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			rng := rand.New(rand.NewPCG(13, 1))
+			const size = 41
+			start := randomFloats(rng, size)
+			p, exact := append([]float32(nil), start...), append([]float32(nil), start...)
+			var v, vExact []float32
+			if tc.momentum != 0 {
+				v, vExact = make([]float32, size), make([]float32, size)
+			}
+			w64, v64 := make([]float64, size), make([]float64, size)
+			for i, x := range start {
+				w64[i] = float64(x)
+			}
+			mu := float32(tc.momentum)
+			for step := 1; step <= 5; step++ {
+				lr := 0.05 / (1 + 0.01*float64(step-1)) // Keras' legacy decay, as the schedule gives it
+				g := randomFloats(rng, size)
+				launch(t, "sgd", size, p, g, v, mu, float32(lr), boolInt(tc.nesterov))
+				rate := float32(lr)
+				for i, gi := range g {
+					if vExact == nil {
+						exact[i] -= float32(rate * gi)
+					} else {
+						vExact[i] = float32(mu*vExact[i]) - float32(rate*gi)
+						if tc.nesterov {
+							exact[i] += float32(mu*vExact[i]) - float32(rate*gi)
+						} else {
+							exact[i] += vExact[i]
+						}
+					}
+					v64[i] = float64(mu)*v64[i] - lr*float64(gi)
+					if tc.nesterov {
+						w64[i] += float64(mu)*v64[i] - lr*float64(gi)
+					} else {
+						w64[i] += v64[i]
+					}
+				}
+				requireExact(t, fmt.Sprintf("step %d parameter", step), p, exact)
+				requireClose(t, fmt.Sprintf("step %d parameter (Keras)", step), p, toFloat32s(w64), tolerance)
+			}
+			if v != nil {
+				requireExact(t, "velocity", v, vExact)
+				requireClose(t, "velocity (Keras)", v, toFloat32s(v64), tolerance)
+			}
 		})
 	}
 }

@@ -19,7 +19,7 @@ import (
 )
 
 // engineCase is a training program to run on the GPU (TestEngineKernels' table lists the catalogue
-// kernels they do not launch; training's GPU test runs adam and moving_average). The residual and
+// kernels they do not launch; training's GPU test runs adam and moving_average; nothing on a GPU runs sgd yet). The residual and
 // BatchNorm cases are plan_test.go's.
 var engineCases = []struct {
 	name      string
@@ -37,6 +37,7 @@ var engineCases = []struct {
 	{"bn-infer", bnInferNet{}, 8, 0, func(t *testing.T) *graph.Params {
 		return prepared(t, bnInferNet{}, func(name string) bool { return name == "dense/bias" })
 	}},
+	{"squeezenet", arch.Classifier{Backbone: arch.SqueezeNet{Height: 48, Width: 48}, NumClasses: 5, Dropout: 0.2}, 4, 0.1, nil},
 }
 
 // engineProgram compiles an engine case's training program.

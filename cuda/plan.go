@@ -311,6 +311,17 @@ func (p *Plan) lowerStep(s *graph.Step) error {
 		p.launch("add", out.Shape().TotalSize(), ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(p.at(out)))
 	case graph.Reshape:
 		p.launch("copy", out.Shape().TotalSize(), ptr(p.at(in[0])), ptr(p.at(out)))
+	case graph.Concat:
+		return p.concat(k.Axis, in, out)
+	case graph.ConcatGrad:
+		outer, inner := splitAt(in[0].Shape(), k.Axis)
+		total := in[0].Shape()[k.Axis] * inner
+		src := p.at(in[0])
+		src.Off += int64(4 * k.Offset * inner)
+		if k.Size*inner == 0 {
+			return nil
+		}
+		p.launch("copy_blocks", outer*k.Size*inner, ptr(src), ptr(p.at(out)), i32(k.Size*inner), i32(total), i32(k.Size*inner))
 	case graph.Dropout:
 		p.dropout(k.Rate, k.Seed, in, out)
 	case graph.DropoutGrad:
@@ -392,6 +403,39 @@ func (p *Plan) convBackpropFilter(op graph.Conv2DBackpropFilter, x, dy, dw *tens
 	p.launch("im2col", k*cols, append([]Arg{ptr(p.at(x)), ptr(col)}, g.args()...)...)
 	p.launch("gather_channels", o*cols, ptr(p.at(dy)), ptr(dyg), i32(g.n), i32(o), i32(g.p()))
 	p.gemm(Gemm{TransB: true, M: o, N: k, K: cols, Alpha: 1, A: dyg, LDA: cols, B: col, LDB: cols, C: p.at(dw), LDC: k})
+	return nil
+}
+
+// splitAt returns the product of the dimensions of s before axis and of those after it.
+func splitAt(s tensor.Shape, axis int) (outer, inner int) {
+	outer, inner = 1, 1
+	for _, d := range s[:axis] {
+		outer *= d
+	}
+	for _, d := range s[axis+1:] {
+		inner *= d
+	}
+	return outer, inner
+}
+
+// concat lowers Concat to one copy_blocks launch per input, into the input's range of every output row.
+func (p *Plan) concat(axis int, in []*tensor.Dense, out *tensor.Dense) error {
+	if axis < 0 || axis >= out.Shape().Dims() {
+		return fmt.Errorf("concat axis %d out of range for %v", axis, out.Shape())
+	}
+	outer, inner := splitAt(out.Shape(), axis)
+	total := out.Shape()[axis] * inner
+	offset := 0
+	for _, x := range in {
+		size := x.Shape()[axis] * inner
+		if size == 0 {
+			continue
+		}
+		dst := p.at(out)
+		dst.Off += int64(4 * offset)
+		p.launch("copy_blocks", outer*size, ptr(p.at(x)), ptr(dst), i32(size), i32(size), i32(total))
+		offset += size
+	}
 	return nil
 }
 
@@ -639,6 +683,34 @@ func (p *Plan) AddAdam(param, grad, m, v *tensor.Dense) (int, error) {
 	return len(p.Launches) - 1, nil
 }
 
+// AddSGD appends an SGD update of parameter p from its gradient g (both program tensors) with velocity
+// slot v (a host tensor of p's size, given a place of its own; nil without momentum) and Nesterov
+// momentum as nesterov says, and returns the launch's index. The update's per-step scalars start at
+// zero: set them with Executor.SetArg before every run (see SGDScalars).
+func (p *Plan) AddSGD(param, grad, velocity *tensor.Dense, nesterov bool) (int, error) {
+	pr, ok1 := p.places[param]
+	gr, ok2 := p.places[grad]
+	if !ok1 || !ok2 {
+		return 0, fmt.Errorf("sgd: parameter %v or its gradient is not part of the plan", param.Shape())
+	}
+	n := param.Shape().TotalSize()
+	if grad.Shape().TotalSize() != n || (velocity != nil && velocity.Shape().TotalSize() != n) {
+		return 0, fmt.Errorf("sgd: parameter %v, gradient %v and velocity differ in size", param.Shape(), grad.Shape())
+	}
+	vr := Null
+	if velocity != nil {
+		if _, ok := p.places[velocity]; ok {
+			return 0, fmt.Errorf("sgd: velocity %v is already part of the plan", velocity.Shape())
+		}
+		vr = Ref{Buf: len(p.Buffers)}
+		p.places[velocity] = vr
+		p.Buffers = append(p.Buffers, Buffer{Name: fmt.Sprintf("optimizer slot %v", velocity.Shape()), Bytes: int64(4 * n)})
+	}
+	args := []Arg{ptr(pr), ptr(gr), ptr(vr), {}, {}, i32(boolInt(nesterov))}
+	p.Launches = append(p.Launches, Launch{Kernel: "sgd", N: int64(n), Args: args, Step: "optimizer"})
+	return len(p.Launches) - 1, nil
+}
+
 // AddMovingAverage appends param = momentum·param + (1−momentum)·value[offset : offset+size(param)] (the
 // moving_average kernel), run after the program's launches, and returns the launch's index. value must
 // be a tensor of the plan (a program output such as BatchStats'); param gets a place of its own unless
@@ -679,3 +751,14 @@ func (s AdamScalars) Args() map[int]Arg {
 }
 
 func f32a(v float32) Arg { return Arg{Float: v} }
+
+// SGDScalars are the per-step constants of the sgd kernel: float32(momentum) and the step's learning
+// rate.
+type SGDScalars struct {
+	Momentum, LR float32
+}
+
+// Args returns the scalars as launch arguments, at their indices in the sgd kernel's parameters.
+func (s SGDScalars) Args() map[int]Arg {
+	return map[int]Arg{3: f32a(s.Momentum), 4: f32a(s.LR)}
+}

@@ -197,6 +197,10 @@ func TestInterpreterMatchesProgram(t *testing.T) {
 				return prepared(t, smallResNet, func(name string) bool { return !strings.HasPrefix(name, "dense") })
 			},
 			kinds: []string{"conv2d_batchnorm_relu", "conv2d_batchnorm", "global_avgpool"}},
+		// SqueezeNet at its smallest input with the transfer head: fire modules concatenate their expand
+		// branches on channels (Concat, and ConcatGrad in the backward pass).
+		{name: "squeezenet", model: arch.Classifier{Backbone: arch.SqueezeNet{Height: 48, Width: 48}, NumClasses: 5, Dropout: 0.2}, batch: 2, smoothing: 0.1,
+			kinds: []string{"concat", "concat_grad", "dropout"}},
 		// The first dense layer's bias is frozen: a training-mode BatchNorm follows it, so its gradient
 		// is rounding noise (the normalisation removes the mean) that no two summation orders agree on.
 		{name: "bn-infer", model: bnInferNet{}, batch: 4,

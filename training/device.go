@@ -26,15 +26,47 @@ type deviceRun struct {
 	// optimizer updates and the moving statistics, downloaded when the host needs them.
 	state   []*tensor.Dense
 	written []*tensor.Dense
-	// slots are the optimizer's moments on the device, mirrored in host tensors of their own and
-	// copied from and to the optimizer's slots (which Resume may replace).
+	// slots are the optimizer's slots (Adam's moments, SGD's velocity) on the device, mirrored in host
+	// tensors of their own and copied from and to the optimizer's slots (which Resume may replace).
 	slots  []deviceSlot
-	update []int // the plan's adam launches
+	update []int // the plan's optimizer launches (adam or sgd)
 }
 
+// deviceSlot holds one parameter's optimizer slots on the device, in the order hostSlots returns the
+// optimizer's.
 type deviceSlot struct {
 	param *graph.Param
-	m, v  *tensor.Dense
+	dev   []*tensor.Dense
+}
+
+// hostSlots returns the optimizer's slots of a parameter (zeroed on first use): Adam's m and v, SGD's
+// velocity (none without momentum).
+func hostSlots(opt Optimizer, p *graph.Param) [][]float32 {
+	switch o := opt.(type) {
+	case *adaptive:
+		m, v := o.slotsFor(p)
+		return [][]float32{m, v}
+	case *sgd:
+		if v := o.velocityFor(p); v != nil {
+			return [][]float32{v}
+		}
+	}
+	return nil
+}
+
+// deviceUpdateArgs counts one step of the optimizer and returns the per-step scalar arguments of its
+// device update launches, computed by the same code as the CPU's update.
+func deviceUpdateArgs(opt Optimizer, lr float64) map[int]cuda.Arg {
+	switch o := opt.(type) {
+	case *adaptive:
+		k := o.advance(lr)
+		return cuda.AdamScalars{OneMinusB1: k.oneMinusB1, OneMinusB2: k.oneMinusB2, CM: k.cm, CG: k.cg,
+			CV: k.cv, LR: k.lr, Eps: k.eps}.Args()
+	case *sgd:
+		k := o.advance(lr)
+		return cuda.SGDScalars{Momentum: k.mu, LR: k.rate}.Args()
+	}
+	return nil
 }
 
 // deviceState tracks which run holds the newest parameters.
@@ -60,23 +92,37 @@ func (t *Trainer) lowerToDevice(p *program, training bool) (*deviceRun, error) {
 	}
 	r := &deviceRun{plan: plan, training: training}
 	if training {
-		opt, ok := t.opt.(*adaptive)
-		if !ok {
-			return nil, fmt.Errorf("device %s: the %s optimizer has no device update yet (adam and nadam have)", t.cfg.Device, t.opt)
+		switch t.opt.(type) {
+		case *adaptive, *sgd:
+		default:
+			return nil, fmt.Errorf("device %s: the %s optimizer has no device update yet (adam, nadam and sgd have)", t.cfg.Device, t.opt)
 		}
 		for i, param := range p.params {
 			n := param.Value.Shape().TotalSize()
-			s := deviceSlot{param: param,
-				m: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n)),
-				v: tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n))}
-			idx, err := plan.AddAdam(param.Value, p.grads[i], s.m, s.v)
+			s := deviceSlot{param: param}
+			for range hostSlots(t.opt, param) {
+				s.dev = append(s.dev, tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(n)))
+			}
+			var idx int
+			var err error
+			switch o := t.opt.(type) {
+			case *adaptive:
+				idx, err = plan.AddAdam(param.Value, p.grads[i], s.dev[0], s.dev[1])
+			case *sgd:
+				var velocity *tensor.Dense
+				if len(s.dev) > 0 {
+					velocity = s.dev[0]
+				}
+				idx, err = plan.AddSGD(param.Value, p.grads[i], velocity, o.nesterov)
+			}
 			if err != nil {
 				return nil, fmt.Errorf("device %s: %s: %w", t.cfg.Device, param.Name, err)
 			}
-			r.slots = append(r.slots, s)
+			if len(s.dev) > 0 {
+				r.slots = append(r.slots, s)
+			}
 			r.update = append(r.update, idx)
 			r.written = append(r.written, param.Value)
-			_, _ = opt.slotsFor(param)
 		}
 		// BatchNorm's moving statistics follow the optimizer's update, from the step's BatchStats.
 		for _, u := range p.updates {
@@ -113,8 +159,8 @@ func containsTensor(ts []*tensor.Dense, t *tensor.Dense) bool {
 }
 
 // run executes p once on its current inputs, on the CPU or its device; update, for a training step on
-// a device, holds the optimizer's constants for the update the run applies.
-func (t *Trainer) run(p *program, update *adaptiveConsts) (loss float64, correct int, err error) {
+// a device, holds the scalar arguments of the optimizer's update launches (deviceUpdateArgs).
+func (t *Trainer) run(p *program, update map[int]cuda.Arg) (loss float64, correct int, err error) {
 	if p.dev == nil {
 		return p.run()
 	}
@@ -128,10 +174,8 @@ func (t *Trainer) run(p *program, update *adaptiveConsts) (loss float64, correct
 		}
 	}
 	if update != nil {
-		args := cuda.AdamScalars{OneMinusB1: update.oneMinusB1, OneMinusB2: update.oneMinusB2, CM: update.cm, CG: update.cg,
-			CV: update.cv, LR: update.lr, Eps: update.eps}.Args()
 		for _, i := range r.update {
-			for j, a := range args {
+			for j, a := range update {
 				if err := r.exec.SetArg(i, j, a); err != nil {
 					return 0, 0, err
 				}
@@ -166,16 +210,10 @@ func (t *Trainer) makeResident(r *deviceRun) error {
 			return err
 		}
 	}
-	if len(r.slots) > 0 {
-		opt := t.opt.(*adaptive)
-		for _, s := range r.slots {
-			m, v := opt.slotsFor(s.param)
-			copy(s.m.Float32s(), m)
-			copy(s.v.Float32s(), v)
-			if err := r.exec.Upload(s.m); err != nil {
-				return err
-			}
-			if err := r.exec.Upload(s.v); err != nil {
+	for _, s := range r.slots {
+		for j, host := range hostSlots(t.opt, s.param) {
+			copy(s.dev[j].Float32s(), host)
+			if err := r.exec.Upload(s.dev[j]); err != nil {
 				return err
 			}
 		}
@@ -196,18 +234,12 @@ func (t *Trainer) syncHost() error {
 			return err
 		}
 	}
-	if len(r.slots) > 0 {
-		opt := t.opt.(*adaptive)
-		for _, s := range r.slots {
-			if err := r.exec.Download(s.m); err != nil {
+	for _, s := range r.slots {
+		for j, host := range hostSlots(t.opt, s.param) {
+			if err := r.exec.Download(s.dev[j]); err != nil {
 				return err
 			}
-			if err := r.exec.Download(s.v); err != nil {
-				return err
-			}
-			m, v := opt.slotsFor(s.param)
-			copy(m, s.m.Float32s())
-			copy(v, s.v.Float32s())
+			copy(host, s.dev[j].Float32s())
 		}
 	}
 	t.device.dirty = false

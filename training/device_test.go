@@ -5,11 +5,16 @@ import (
 	"math"
 	"math/rand/v2"
 	"path/filepath"
+	"strings"
 	"testing"
+
+	G "gorgonia.org/gorgonia"
+	"gorgonia.org/tensor"
 
 	"fovea/arch"
 	"fovea/cuda"
 	"fovea/data"
+	"fovea/graph"
 )
 
 // syntheticImages is a small random 28×28 dataset whose labels depend on the pixels, so training has
@@ -40,19 +45,24 @@ func syntheticImages(n int, seed uint64) *data.Dataset {
 func TestDeviceTrainingMatchesCPU(t *testing.T) {
 	for _, tc := range []struct {
 		model     arch.Model
-		optimizer string
+		optimizer OptimizerConfig
+		schedule  Schedule
 		n         int
 	}{
-		{arch.FashionFCN{}, "nadam", 200},
-		{arch.FashionCNN{}, "adam", 40},
-		{arch.ResNet{Label: "resnet-small", Stages: []int{1, 1}, Channels: 1, Height: 28, Width: 28, NumClasses: 10}, "adam", 40},
+		{arch.FashionFCN{}, OptimizerConfig{Name: "nadam"}, nil, 200},
+		{arch.FashionCNN{}, OptimizerConfig{Name: "adam"}, nil, 40},
+		{arch.ResNet{Label: "resnet-small", Stages: []int{1, 1}, Channels: 1, Height: 28, Width: 28, NumClasses: 10}, OptimizerConfig{Name: "adam"}, nil, 40},
+		// SGD with Nesterov momentum and Keras' legacy per-step decay, on a network with BatchNorm.
+		{arch.ResNet{Label: "resnet-small", Stages: []int{1, 1}, Channels: 1, Height: 28, Width: 28, NumClasses: 10},
+			OptimizerConfig{Name: "sgd", Momentum: 0.9, Nesterov: true}, InverseTimeDecay{LR: 0.01, Decay: 0.01}, 40},
+		{arch.FashionFCN{}, OptimizerConfig{Name: "sgd"}, Constant{LR: 0.05}, 64},
 	} {
-		t.Run(tc.model.Name(), func(t *testing.T) {
+		t.Run(tc.model.Name()+"/"+tc.optimizer.Name, func(t *testing.T) {
 			train, val := syntheticImages(tc.n, 1), syntheticImages(24, 2)
 			results := map[string]*Trainer{}
 			for _, device := range []string{"cpu", "emulate"} {
 				tr, err := NewTrainer(tc.model, nil, Config{
-					Epochs: 2, BatchSize: 16, EvalBatchSize: 16, Optimizer: OptimizerConfig{Name: tc.optimizer}, Seed: 3,
+					Epochs: 2, BatchSize: 16, EvalBatchSize: 16, Optimizer: tc.optimizer, Schedule: tc.schedule, Seed: 3,
 					Norm: data.FitStandardizer(train), Device: device, LabelSmoothing: 0.1,
 					CheckpointPath: filepath.Join(t.TempDir(), "checkpoint.safetensors"),
 				})
@@ -98,8 +108,8 @@ func relDiff(a, b []float32) float64 {
 	return diff / math.Max(scale, 1e-30)
 }
 
-// TestDeviceErrors: without the gpu build tag the cuda device says how to get it; optimizers the
-// device path does not handle yet are refused up front, and BatchNorm models are not.
+// TestDeviceErrors: without the gpu build tag the cuda device says how to get it; every optimizer
+// (SGD included) and BatchNorm models are accepted by the device path.
 func TestDeviceErrors(t *testing.T) {
 	if !cuda.Available {
 		_, err := NewTrainer(arch.FashionFCN{}, nil, Config{Device: "cuda"})
@@ -107,8 +117,10 @@ func TestDeviceErrors(t *testing.T) {
 			t.Errorf("cuda device in a build without the gpu tag: %v, want ErrNoCUDA", err)
 		}
 	}
-	if _, err := NewTrainer(arch.FashionFCN{}, nil, Config{Device: "emulate", Optimizer: OptimizerConfig{Name: "sgd"}}); err == nil {
-		t.Error("SGD on a device: no error")
+	if tr, err := NewTrainer(arch.FashionFCN{}, nil, Config{Device: "emulate", Optimizer: OptimizerConfig{Name: "sgd", Momentum: 0.9}}); err != nil {
+		t.Errorf("SGD on a device: %v", err)
+	} else {
+		tr.Close()
 	}
 	if tr, err := NewTrainer(arch.ResNet34(1, 28, 28, 10), nil, Config{Device: "emulate", BatchSize: 2}); err != nil {
 		t.Errorf("BatchNorm training on a device: %v", err)
@@ -117,5 +129,86 @@ func TestDeviceErrors(t *testing.T) {
 	}
 	if _, err := NewTrainer(arch.FashionFCN{}, nil, Config{Device: "tpu"}); err == nil {
 		t.Error("unknown device: no error")
+	}
+}
+
+// frozenBackbone builds m's parameters (seeded, so every call gives the same values) and freezes all
+// but the transfer head's, as transfer.FreezeAllBut(params, "head/") does.
+func frozenBackbone(t *testing.T, m arch.Model) *graph.Params {
+	t.Helper()
+	params := graph.NewParams()
+	b, err := graph.NewBuilder(G.NewGraph(), params, graph.BuildOptions{Training: true, Seed: 11})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, h, w := m.InputShape()
+	if _, err := m.Build(b, G.NewTensor(b.Graph(), tensor.Float32, 4, G.WithShape(1, c, h, w), G.WithName("images"))); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range params.All() {
+		if !strings.HasPrefix(p.Name, "head/") {
+			p.Trainable = false
+		}
+	}
+	return params
+}
+
+// randomImages is a small random dataset of c×h×w images whose labels depend on the pixels.
+func randomImages(n, c, h, w, classes int, seed uint64) *data.Dataset {
+	rng := rand.New(rand.NewPCG(seed, 1))
+	size := c * h * w
+	d := &data.Dataset{Pixels: make([]uint8, n*size), Labels: make([]int32, n), N: n, C: c, H: h, W: w, Classes: classes}
+	for i := range n {
+		label := rng.IntN(classes)
+		d.Labels[i] = int32(label)
+		for j := range size {
+			v := rng.IntN(128)
+			if j*classes/size == label {
+				v += 100
+			}
+			d.Pixels[i*size+j] = uint8(v)
+		}
+	}
+	return d
+}
+
+// TestDeviceTransferMatchesCPU fine-tunes the transfer head on a frozen SqueezeNet backbone (fire
+// modules concatenate channels) with SGD through the device path and on the CPU: the histories and the
+// head's parameters must agree, and the frozen backbone must not move.
+func TestDeviceTransferMatchesCPU(t *testing.T) {
+	model := arch.Classifier{Backbone: arch.SqueezeNet{Height: 48, Width: 48}, NumClasses: 3, Dropout: 0.2}
+	train, val := randomImages(20, 3, 48, 48, 3, 1), randomImages(8, 3, 48, 48, 3, 2)
+	results := map[string]*Trainer{}
+	for _, device := range []string{"cpu", "emulate"} {
+		tr, err := NewTrainer(model, frozenBackbone(t, model), Config{
+			Epochs: 2, BatchSize: 8, EvalBatchSize: 8, Optimizer: OptimizerConfig{Name: "sgd", Momentum: 0.9, Nesterov: true},
+			Schedule: Constant{LR: 0.01}, Seed: 3, Norm: data.FitStandardizer(train), Device: device,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		if _, err := tr.Fit(train, val); err != nil {
+			t.Fatalf("%s: %v", device, err)
+		}
+		results[device] = tr
+	}
+	cpu, dev := results["cpu"], results["emulate"]
+	for i, want := range cpu.History().Epochs {
+		got := dev.History().Epochs[i]
+		if math.Abs(got.TrainLoss-want.TrainLoss) > 1e-4*math.Max(1, math.Abs(want.TrainLoss)) ||
+			math.Abs(got.ValLoss-want.ValLoss) > 1e-4*math.Max(1, math.Abs(want.ValLoss)) {
+			t.Errorf("epoch %d: device %+v, CPU %+v", i+1, got, want)
+		}
+	}
+	start := frozenBackbone(t, model)
+	for _, p := range cpu.Params().All() {
+		q, _ := dev.Params().Get(p.Name)
+		if rel := relDiff(q.Value.Float32s(), p.Value.Float32s()); rel > 1e-4 {
+			t.Errorf("parameter %s: relative difference %.3g between device and CPU training", p.Name, rel)
+		}
+		if s, _ := start.Get(p.Name); !p.Trainable && relDiff(q.Value.Float32s(), s.Value.Float32s()) != 0 {
+			t.Errorf("frozen parameter %s moved on the device", p.Name)
+		}
 	}
 }

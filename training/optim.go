@@ -255,22 +255,30 @@ type sgd struct {
 type sgdJob struct {
 	nesterov bool
 	w, g, v  []float32
+	k        sgdConsts
+}
+
+// sgdConsts are the per-step constants of an SGD update: the momentum and the step's learning rate in
+// float32.
+type sgdConsts struct {
 	mu, rate float32
 }
 
+// Run updates w[lo:hi] in float32, each product rounded (no fused multiply-add), as the device's sgd
+// kernel does.
 func (j *sgdJob) Run(lo, hi int) {
-	w, g, mu, rate := j.w[lo:hi], j.g[lo:hi], j.mu, j.rate
+	w, g, mu, rate := j.w[lo:hi], j.g[lo:hi], j.k.mu, j.k.rate
 	if j.v == nil {
 		for i, gi := range g {
-			w[i] -= rate * gi
+			w[i] -= float32(rate * gi)
 		}
 		return
 	}
 	v := j.v[lo:hi]
 	for i, gi := range g {
-		v[i] = mu*v[i] - rate*gi
+		v[i] = float32(mu*v[i]) - float32(rate*gi)
 		if j.nesterov {
-			w[i] += mu*v[i] - rate*gi
+			w[i] += float32(mu*v[i]) - float32(rate*gi)
 		} else {
 			w[i] += v[i]
 		}
@@ -287,22 +295,32 @@ func (o *sgd) Step(params []*graph.Param, grads []*tensor.Dense, lr float64) err
 	if err := checkStep(params, grads); err != nil {
 		return err
 	}
-	o.t++
-	mu, rate := float32(o.momentum), float32(lr)
+	k := o.advance(lr)
 	for i, p := range params {
-		w, g := p.Value.Float32s(), grads[i].Float32s()
-		var v []float32
-		if mu != 0 {
-			var ok bool
-			if v, ok = o.velocity[p.Name]; !ok {
-				v = make([]float32, len(w))
-				o.velocity[p.Name] = v
-			}
-		}
-		o.job = sgdJob{nesterov: o.nesterov, w: w, g: g, v: v, mu: mu, rate: rate}
-		o.split(len(w), &o.job)
+		o.job = sgdJob{nesterov: o.nesterov, w: p.Value.Float32s(), g: grads[i].Float32s(), v: o.velocityFor(p), k: k}
+		o.split(len(o.job.w), &o.job)
 	}
 	return nil
+}
+
+// advance counts a step and returns its constants. Keras' legacy per-step decay is the schedule's
+// (InverseTimeDecay), so lr is already the step's learning rate.
+func (o *sgd) advance(lr float64) sgdConsts {
+	o.t++
+	return sgdConsts{mu: float32(o.momentum), rate: float32(lr)}
+}
+
+// velocityFor returns a parameter's velocity slot, zeroed on first use, or nil without momentum.
+func (o *sgd) velocityFor(p *graph.Param) []float32 {
+	if float32(o.momentum) == 0 {
+		return nil
+	}
+	v, ok := o.velocity[p.Name]
+	if !ok {
+		v = make([]float32, p.Value.Shape().TotalSize())
+		o.velocity[p.Name] = v
+	}
+	return v
 }
 
 func (o *sgd) State() ([]NamedTensor, map[string]string) {

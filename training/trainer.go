@@ -11,6 +11,7 @@ import (
 	"gorgonia.org/tensor"
 
 	"fovea/arch"
+	"fovea/cuda"
 	"fovea/data"
 	"fovea/graph"
 )
@@ -462,11 +463,10 @@ func (t *Trainer) step1(p *program, lr float64) (loss float64, correct int, err 
 	if p.step != nil {
 		p.step[0] = t.step
 	}
-	var update *adaptiveConsts
+	var update map[int]cuda.Arg
 	if p.dev != nil {
 		// On a device the optimizer's update is part of the run: its constants go up with the batch.
-		k := t.opt.(*adaptive).advance(lr)
-		update = &k
+		update = deviceUpdateArgs(t.opt, lr)
 	}
 	if loss, correct, err = t.run(p, update); err != nil {
 		return 0, 0, fmt.Errorf("step %d: %w", t.step, err)

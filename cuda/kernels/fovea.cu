@@ -154,6 +154,22 @@ extern "C" __global__ void gather_channels(long long n, const float* src, float*
 	}
 }
 
+template <typename I>
+static __device__ __forceinline__ void copy_blocks_item(I i, const float* x, float* y, I size, I xStride, I yStride) {
+	I r = i / size;
+	I q = i - r * size;
+	y[r * yStride + q] = x[r * xStride + q];
+}
+
+extern "C" __global__ void copy_blocks(long long n, const float* x, float* y, int size, int xStride, int yStride) {
+	long long rows = n / size;
+	if (fits32(n, rows * (long long)max(xStride, yStride))) {
+		FOR_EACH_ITEM_32(i, n) copy_blocks_item<unsigned>(i, x, y, size, xStride, yStride);
+	} else {
+		FOR_EACH_ITEM(i, n) copy_blocks_item<long long>(i, x, y, size, xStride, yStride);
+	}
+}
+
 // ---- convolution lowering ----
 
 template <typename I>
@@ -396,6 +412,25 @@ extern "C" __global__ void adam(long long n, float* p, const float* g, float* m,
 		m[i] = mi;
 		v[i] = vi;
 		p[i] -= lr * (cm * mi + cg * gi) / (sqrtf(vi * cv) + eps);
+	}
+}
+
+// sgd is training's SGD update (Keras' SGD): without momentum (v null) p −= lr·g; otherwise
+// v = mu·v − lr·g, then p += mu·v − lr·g (Nesterov) or p += v.
+extern "C" __global__ void sgd(long long n, float* p, const float* g, float* v, float mu, float lr, int nesterov) {
+	FOR_EACH_ITEM(i, n) {
+		float gi = g[i];
+		if (v == 0) {
+			p[i] -= lr * gi;
+			continue;
+		}
+		float vi = mu * v[i] - lr * gi;
+		v[i] = vi;
+		if (nesterov) {
+			p[i] += mu * vi - lr * gi;
+		} else {
+			p[i] += vi;
+		}
 	}
 }
 
