@@ -114,6 +114,23 @@ var Kernels = []KernelSpec{
 		Doc: "y[i] = mean of x over the window, with graph.AvgPool2D's divisor"},
 	{Name: "avgpool_grad", Params: with(ptrs("dy", "dx"), geometry...),
 		Doc: "one item per input pixel: dx[i] = Σ dy[o]/divisor(o) over the windows o containing pixel i, as graph.AvgPool2DGrad"},
+	{Name: "depthwise_conv", Params: with(ptrs("x", "w", "y"), with(geometry, Param{"M", I32})...),
+		Doc: "y (N, C·M, OH, OW) = graph.DepthwiseConv2D of x (N, C, H, W) with w (C·M, 1, KH, KW), one item per output: " +
+			"o = i/(OH·OW)%(C·M), n = i/(C·M·OH·OW); y[i] = Σ w[o, ki, kj]·x[n, o/M, oy·SH−PT+ki, ox·SW−PL+kj] over the in-image taps, " +
+			"row-major, in float32"},
+	{Name: "depthwise_conv_grad_input", Params: with(ptrs("w", "dy", "dx"), with(geometry, Param{"M", I32})...),
+		Doc: "the adjoint of depthwise_conv, one item per input pixel (no atomics), as graph.DepthwiseConv2DBackpropInput: " +
+			"dx[n, c, iy, ix] = Σ w[o, ki, kj]·dy[n, o, oy, ox] over o = c·M … c·M+M−1, then the taps (ki, kj) row-major whose output (oy, ox) reads the pixel, in float32"},
+	{Name: "depthwise_conv_grad_filter", Params: with([]Param{{"x", PtrF32}, {"dy", PtrF32}, {"partial", PtrF64}}, with(geometry, Param{"M", I32})...),
+		Doc: "the first level of graph.DepthwiseConv2DBackpropFilter, one item per (image, weight): n = i/(C·M·KH·KW), r = i%(C·M·KH·KW), " +
+			"o = r/(KH·KW), ki = r%(KH·KW)/KW, kj = r%KW; partial[i] = Σ dy[n, o, oy, ox]·x[n, o/M, oy·SH−PT+ki, ox·SW−PL+kj] over the in-image " +
+			"outputs, row-major, in float64. channel_sums (count 1) then sums the images and narrow rounds to dw"},
+	{Name: "depthwise_maxpool", Params: with(ptrs("x", "y"), Param{"K", I32}, Param{"plane", I32}),
+		Doc: "graph.DepthwiseMaxPool, one item per output of (N·C/K, plane = H·W): p = i/plane, q = i%plane; y[i] = the first maximum " +
+			"(a later channel wins only when greater) of x[(p·K + c)·plane + q] over c = 0 … K−1"},
+	{Name: "depthwise_maxpool_grad", Params: with(ptrs("x", "dy", "dx"), Param{"K", I32}, Param{"plane", I32}),
+		Doc: "graph.DepthwiseMaxPoolGrad, one item per input of (N·C, plane): r = i/plane, q = i%plane, p = r/K; " +
+			"dx[i] = dy[p·plane + q] if channel r%K is the first maximum of its group at q (as depthwise_maxpool picks), else 0"},
 	{Name: "dropout", Params: []Param{{"x", PtrF32}, {"step", PtrI64}, {"y", PtrF32}, {"threshold", I32}, {"scale", F32}, {"seed", U64}},
 		Doc: "key = mix64(seed ^ mix64(step[0] + 0x9e3779b97f4a7c15)); y[i] = (mix64(key + i) >> 40) >= threshold ? x[i]·scale : 0, " +
 			"bit for bit graph.Dropout (threshold = rate·2²⁴ truncated, scale = 1/(1−rate) in float32); the gradient is the same kernel on dy"},

@@ -43,6 +43,12 @@ var emulations = map[string]emulation{
 	"batchnorm_train_grad": emulateBatchNormTrainGrad,
 	"batchnorm_gamma_grad": emulateBatchNormGammaGrad,
 	"moving_average":       emulateMovingAverage,
+	// depthwise convolution and depthwise max pooling
+	"depthwise_conv":             emulateDepthwiseConv,
+	"depthwise_conv_grad_input":  emulateDepthwiseConvGradInput,
+	"depthwise_conv_grad_filter": emulateDepthwiseConvGradFilter,
+	"depthwise_maxpool":          emulateDepthwiseMaxPool,
+	"depthwise_maxpool_grad":     emulateDepthwiseMaxPoolGrad,
 }
 
 // ---- elementwise ----
@@ -309,6 +315,127 @@ func emulateAvgPoolGrad(n int, a *Args) {
 			}
 		}
 		dx[i] = sum
+	}
+}
+
+// ---- depthwise convolution and depthwise max pooling ----
+//
+// The geometry's C is the input channels and M (the parameter after it) the depth multiplier: output
+// channel o reads input channel o/M through filter o.
+
+func emulateDepthwiseConv(n int, a *Args) {
+	x, w, y, g, m := a.F32[0], a.F32[1], a.F32[2], geometryAt(a, 3), a.Int[15]
+	o, taps := g.c*m, g.kh*g.kw
+	for i := range n {
+		plane, oy, ox := g.output(i)
+		img, ch := plane/o, plane%o
+		in, k := x[(img*g.c+ch/m)*g.h*g.w:], w[ch*taps:]
+		var sum float32
+		for ki := range g.kh {
+			iy := oy*g.sh - g.pt + ki
+			if iy < 0 || iy >= g.h {
+				continue
+			}
+			for kj := range g.kw {
+				ix := ox*g.sw - g.pl + kj
+				if ix < 0 || ix >= g.w {
+					continue
+				}
+				sum += float32(k[ki*g.kw+kj] * in[iy*g.w+ix])
+			}
+		}
+		y[i] = sum
+	}
+}
+
+// emulateDepthwiseConvGradInput gathers, for input pixel i, the gradient of every output reading it:
+// its M output channels in order, each over the taps in row-major order.
+func emulateDepthwiseConvGradInput(n int, a *Args) {
+	w, dy, dx, g, m := a.F32[0], a.F32[1], a.F32[2], geometryAt(a, 3), a.Int[15]
+	o, taps, ohw := g.c*m, g.kh*g.kw, g.oh*g.ow
+	for i := range n {
+		plane, iy, ix := g.pixel(i)
+		img, c := plane/g.c, plane%g.c
+		var sum float32
+		for mm := range m {
+			ch := c*m + mm
+			k, grad := w[ch*taps:], dy[(img*o+ch)*ohw:]
+			for ki := range g.kh {
+				ty := iy + g.pt - ki
+				if ty < 0 || ty%g.sh != 0 || ty/g.sh >= g.oh {
+					continue
+				}
+				for kj := range g.kw {
+					tx := ix + g.pl - kj
+					if tx < 0 || tx%g.sw != 0 || tx/g.sw >= g.ow {
+						continue
+					}
+					sum += float32(k[ki*g.kw+kj] * grad[ty/g.sh*g.ow+tx/g.sw])
+				}
+			}
+		}
+		dx[i] = sum
+	}
+}
+
+func emulateDepthwiseConvGradFilter(n int, a *Args) {
+	x, dy, partial, g, m := a.F32[0], a.F32[1], a.F64[2], geometryAt(a, 3), a.Int[15]
+	o, taps := g.c*m, g.kh*g.kw
+	for i := range n {
+		img, r := i/(o*taps), i%(o*taps)
+		ch, ki, kj := r/taps, r%taps/g.kw, r%g.kw
+		in, grad := x[(img*g.c+ch/m)*g.h*g.w:], dy[(img*o+ch)*g.oh*g.ow:]
+		var s float64
+		for oy := range g.oh {
+			iy := oy*g.sh - g.pt + ki
+			if iy < 0 || iy >= g.h {
+				continue
+			}
+			for ox := range g.ow {
+				ix := ox*g.sw - g.pl + kj
+				if ix < 0 || ix >= g.w {
+					continue
+				}
+				s += float64(float64(grad[oy*g.ow+ox]) * float64(in[iy*g.w+ix]))
+			}
+		}
+		partial[i] = s
+	}
+}
+
+// emulateDepthwiseMaxPool keeps the first maximum of each group: a later channel wins only when greater.
+func emulateDepthwiseMaxPool(n int, a *Args) {
+	x, y, k, plane := a.F32[0], a.F32[1], a.Int[2], a.Int[3]
+	for i := range n {
+		p, q := i/plane, i%plane
+		in := x[p*k*plane+q:]
+		best := in[0]
+		for c := 1; c < k; c++ {
+			if v := in[c*plane]; v > best {
+				best = v
+			}
+		}
+		y[i] = best
+	}
+}
+
+func emulateDepthwiseMaxPoolGrad(n int, a *Args) {
+	x, dy, dx, k, plane := a.F32[0], a.F32[1], a.F32[2], a.Int[3], a.Int[4]
+	for i := range n {
+		r, q := i/plane, i%plane
+		p, self := r/k, r%k
+		in := x[p*k*plane+q:]
+		at, best := 0, in[0]
+		for c := 1; c < k; c++ {
+			if v := in[c*plane]; v > best {
+				at, best = c, v
+			}
+		}
+		if at == self {
+			dx[i] = dy[p*plane+q]
+		} else {
+			dx[i] = 0
+		}
 	}
 }
 

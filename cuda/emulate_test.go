@@ -632,6 +632,76 @@ func maxPoolReference(x, dy []float32, planes, h, w, oh, ow int, win graph.Windo
 	return y, dx
 }
 
+// ---- depthwise convolution and depthwise max pooling ----
+
+// TestDepthwiseConv runs DepthwiseConv2D and its gradients as a plan lowers them (depthwise_conv;
+// depthwise_conv_grad_input; depthwise_conv_grad_filter, channel_sums, narrow) and compares with
+// graph's CPU ops. cc.o is the depth multiplier.
+func TestDepthwiseConv(t *testing.T) {
+	rng := rand.New(rand.NewPCG(12, 1))
+	for _, cc := range []convCase{
+		{name: "3x3 s2 same, pad 0/1", n: 2, c: 3, h: 8, w: 8, o: 1, kh: 3, kw: 3, sh: 2, sw: 2, mode: graph.Same},
+		{name: "3x3 s2 same, odd 7x9, multiplier 2", n: 2, c: 2, h: 7, w: 9, o: 2, kh: 3, kw: 3, sh: 2, sw: 2, mode: graph.Same},
+		{name: "3x3 s1 same", n: 2, c: 4, h: 6, w: 5, o: 1, kh: 3, kw: 3, sh: 1, sw: 1, mode: graph.Same},
+		{name: "3x3 s1 same, multiplier 3", n: 1, c: 2, h: 5, w: 6, o: 3, kh: 3, kw: 3, sh: 1, sw: 1, mode: graph.Same},
+		{name: "3x3 same on 1x1, dead taps", n: 3, c: 2, h: 1, w: 1, o: 1, kh: 3, kw: 3, sh: 1, sw: 1, mode: graph.Same},
+		{name: "4x4 s2 same, pad 1/1", n: 2, c: 2, h: 8, w: 6, o: 2, kh: 4, kw: 4, sh: 2, sw: 2, mode: graph.Same},
+		{name: "2x3 s(1,2) valid", n: 2, c: 3, h: 6, w: 7, o: 1, kh: 2, kw: 3, sh: 1, sw: 2, mode: graph.Valid},
+		{name: "5x5 s3 same, multiplier 2", n: 1, c: 2, h: 10, w: 9, o: 2, kh: 5, kw: 5, sh: 3, sw: 3, mode: graph.Same},
+		{name: "3x3 explicit pad 2,0,1,2", n: 2, c: 2, h: 5, w: 4, o: 1, kh: 3, kw: 3, sh: 1, sw: 1, pad: &graph.Padding{Top: 2, Bottom: 0, Left: 1, Right: 2}},
+	} {
+		t.Run(cc.name, func(t *testing.T) {
+			pad := cc.padding(t)
+			geo, oh, ow := geometryArgs(cc.n, cc.c, cc.h, cc.w, cc.kh, cc.kw, cc.sh, cc.sw, pad)
+			geo = append(geo, cc.o)
+			o, weights := cc.c*cc.o, cc.c*cc.o*cc.kh*cc.kw
+			xShape, wShape, yShape := []int{cc.n, cc.c, cc.h, cc.w}, []int{o, 1, cc.kh, cc.kw}, []int{cc.n, o, oh, ow}
+			x, w, dy := randomFloats(rng, cc.n*cc.c*cc.h*cc.w), randomFloats(rng, weights), randomFloats(rng, cc.n*o*oh*ow)
+
+			y := make([]float32, len(dy))
+			launch(t, "depthwise_conv", len(y), append([]any{x, w, y}, geo...)...)
+			conv := graph.DepthwiseConv2D{StrideH: cc.sh, StrideW: cc.sw, Pad: pad}
+			requireClose(t, "forward", y, execOp(t, conv, yShape, dense(x, xShape...), dense(w, wShape...)), tolerance)
+
+			dx := make([]float32, len(x))
+			launch(t, "depthwise_conv_grad_input", len(dx), append([]any{w, dy, dx}, geo...)...)
+			backInput := graph.DepthwiseConv2DBackpropInput{StrideH: cc.sh, StrideW: cc.sw, Pad: pad, InC: cc.c, InH: cc.h, InW: cc.w}
+			requireClose(t, "input gradient", dx, execOp(t, backInput, xShape, dense(w, wShape...), dense(dy, yShape...)), tolerance)
+
+			partial, sums, dw := make([]float64, cc.n*weights), make([]float64, weights), make([]float32, weights)
+			launch(t, "depthwise_conv_grad_filter", len(partial), append([]any{x, dy, partial}, geo...)...)
+			launch(t, "channel_sums", weights, partial, sums, cc.n, weights, 1)
+			launch(t, "narrow", weights, sums, dw)
+			backFilter := graph.DepthwiseConv2DBackpropFilter{StrideH: cc.sh, StrideW: cc.sw, Pad: pad, KH: cc.kh, KW: cc.kw}
+			requireClose(t, "kernel gradient", dw, execOp(t, backFilter, wShape, dense(x, xShape...), dense(dy, yShape...)), tolerance)
+		})
+	}
+}
+
+// TestDepthwiseMaxPool compares depthwise_maxpool and its gradient with graph's ops bit for bit, with
+// ties (the first maximum of a group wins) and without.
+func TestDepthwiseMaxPool(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 1))
+	for _, pc := range []struct{ n, c, h, w, k int }{{2, 6, 3, 4, 3}, {1, 4, 5, 5, 2}, {3, 3, 2, 3, 1}, {2, 8, 1, 1, 4}, {1, 3, 4, 4, 3}} {
+		for _, draw := range []struct {
+			name string
+			f    func(*rand.Rand, int) []float32
+		}{{"random", randomFloats}, {"ties", tiedFloats}} {
+			t.Run(fmt.Sprintf("%v k=%d, %s", []int{pc.n, pc.c, pc.h, pc.w}, pc.k, draw.name), func(t *testing.T) {
+				xShape, yShape := []int{pc.n, pc.c, pc.h, pc.w}, []int{pc.n, pc.c / pc.k, pc.h, pc.w}
+				plane := pc.h * pc.w
+				x, dy := draw.f(rng, pc.n*pc.c*plane), randomFloats(rng, pc.n*pc.c/pc.k*plane)
+				y, dx := make([]float32, len(dy)), make([]float32, len(x))
+				launch(t, "depthwise_maxpool", len(y), x, y, pc.k, plane)
+				requireExact(t, "depthwise_maxpool", y, execOp(t, graph.DepthwiseMaxPool{K: pc.k}, yShape, dense(x, xShape...)))
+				launch(t, "depthwise_maxpool_grad", len(dx), x, dy, dx, pc.k, plane)
+				want := execOp(t, graph.DepthwiseMaxPoolGrad{K: pc.k}, xShape, dense(x, xShape...), dense(dy, yShape...))
+				requireExact(t, "depthwise_maxpool_grad", dx, want)
+			})
+		}
+	}
+}
+
 // ---- dropout ----
 
 func TestDropoutBitExact(t *testing.T) {

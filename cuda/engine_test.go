@@ -19,8 +19,8 @@ import (
 )
 
 // engineCase is a training program to run on the GPU (TestEngineKernels' table lists the catalogue
-// kernels they do not launch; training's GPU test runs adam and moving_average; nothing on a GPU runs sgd yet). The residual and
-// BatchNorm cases are plan_test.go's.
+// kernels they do not launch; training's GPU test runs adam and moving_average; nothing on a GPU runs sgd yet). The residual,
+// BatchNorm and depthwise cases are plan_test.go's.
 var engineCases = []struct {
 	name      string
 	model     arch.Model
@@ -38,6 +38,7 @@ var engineCases = []struct {
 		return prepared(t, bnInferNet{}, func(name string) bool { return name == "dense/bias" })
 	}},
 	{"squeezenet", arch.Classifier{Backbone: arch.SqueezeNet{Height: 48, Width: 48}, NumClasses: 5, Dropout: 0.2}, 4, 0.1, nil},
+	{"depthwise", depthwiseNet{}, 8, 0, nil},
 }
 
 // engineProgram compiles an engine case's training program.

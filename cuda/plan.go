@@ -257,6 +257,20 @@ func (p *Plan) lowerStep(s *graph.Step) error {
 		return p.convBackpropInput(k, in[0], in[1], out)
 	case graph.Conv2DBackpropFilter:
 		return p.convBackpropFilter(k, in[0], in[1], out)
+	case graph.DepthwiseConv2D:
+		g := convWindow(k.StrideH, k.StrideW, k.Pad, in[0].Shape(), in[1].Shape(), out.Shape())
+		p.launch("depthwise_conv", out.Shape().TotalSize(), append([]Arg{ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(p.at(out))}, depthwiseArgs(g, in[1].Shape())...)...)
+	case graph.DepthwiseConv2DBackpropInput:
+		g := convWindow(k.StrideH, k.StrideW, k.Pad, out.Shape(), in[0].Shape(), in[1].Shape())
+		p.launch("depthwise_conv_grad_input", out.Shape().TotalSize(), append([]Arg{ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(p.at(out))}, depthwiseArgs(g, in[0].Shape())...)...)
+	case graph.DepthwiseConv2DBackpropFilter:
+		p.depthwiseFilterGrad(k, in[0], in[1], out)
+	case graph.DepthwiseMaxPool:
+		s := in[0].Shape()
+		p.launch("depthwise_maxpool", out.Shape().TotalSize(), ptr(p.at(in[0])), ptr(p.at(out)), i32(k.K), i32(s[2]*s[3]))
+	case graph.DepthwiseMaxPoolGrad:
+		s := in[0].Shape()
+		p.launch("depthwise_maxpool_grad", out.Shape().TotalSize(), ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(p.at(out)), i32(k.K), i32(s[2]*s[3]))
 	case graph.MaxPool2D:
 		g := poolWindow(k.Window, in[0].Shape(), out.Shape())
 		p.launch("maxpool", out.Shape().TotalSize(), append([]Arg{ptr(p.at(in[0])), ptr(p.at(out))}, g.args()...)...)
@@ -404,6 +418,25 @@ func (p *Plan) convBackpropFilter(op graph.Conv2DBackpropFilter, x, dy, dw *tens
 	p.launch("gather_channels", o*cols, ptr(p.at(dy)), ptr(dyg), i32(g.n), i32(o), i32(g.p()))
 	p.gemm(Gemm{TransB: true, M: o, N: k, K: cols, Alpha: 1, A: dyg, LDA: cols, B: col, LDB: cols, C: p.at(dw), LDC: k})
 	return nil
+}
+
+// depthwiseArgs is the depthwise kernels' geometry block (C the input channels) and depth multiplier M,
+// from the kernel's shape (C·M, 1, KH, KW).
+func depthwiseArgs(g window, w tensor.Shape) []Arg {
+	return append(g.args(), i32(w[0]/g.c))
+}
+
+// depthwiseFilterGrad lowers DepthwiseConv2DBackpropFilter: per (image, weight) float64 sums over the
+// output pixels (depthwise_conv_grad_filter), summed over the batch in float64 (channel_sums, count 1)
+// and rounded once (narrow). The CPU sums in float32, so the two agree to float32 rounding.
+func (p *Plan) depthwiseFilterGrad(op graph.DepthwiseConv2DBackpropFilter, x, dy, dw *tensor.Dense) {
+	g := convWindow(op.StrideH, op.StrideW, op.Pad, x.Shape(), dw.Shape(), dy.Shape())
+	weights := dw.Shape().TotalSize()
+	partial := p.scratch64Ref("depthwise partial", int64(g.n*weights))
+	sums := p.scratch64Ref("depthwise sums", int64(weights))
+	p.launch("depthwise_conv_grad_filter", g.n*weights, append([]Arg{ptr(p.at(x)), ptr(p.at(dy)), ptr(partial)}, depthwiseArgs(g, dw.Shape())...)...)
+	p.launch("channel_sums", weights, ptr(partial), ptr(sums), i32(g.n), i32(weights), i32(1))
+	p.launch("narrow", weights, ptr(sums), ptr(p.at(dw)))
 }
 
 // splitAt returns the product of the dimensions of s before axis and of those after it.

@@ -165,6 +165,27 @@ func (bnInferNet) Build(b *graph.Builder, x *G.Node) (*G.Node, error) {
 	)(b, h)
 }
 
+// depthwiseNet exercises the depthwise kinds outside Xception: after a 1×1 convolution (so that every
+// depthwise layer has an input gradient), a depthwise convolution with depth multiplier 2, stride 2 and
+// SAME (asymmetric) padding, DepthwiseMaxPool across channel groups, and a stride-1 depthwise
+// convolution.
+type depthwiseNet struct{}
+
+func (depthwiseNet) Name() string              { return "depthwise" }
+func (depthwiseNet) InputShape() (c, h, w int) { return 3, 10, 10 }
+func (depthwiseNet) Classes() int              { return 4 }
+
+func (depthwiseNet) Build(b *graph.Builder, x *G.Node) (*G.Node, error) {
+	return layers.Sequential(
+		layers.Conv2D(layers.ConvOptions{Filters: 3, Kernel: 1}),
+		layers.DepthwiseConv2D(layers.DepthwiseOptions{Kernel: 3, Stride: 2, Padding: graph.Same, Multiplier: 2}),
+		layers.DepthwiseMaxPool(3),
+		layers.DepthwiseConv2D(layers.DepthwiseOptions{Kernel: 3, Padding: graph.Same, Activation: layers.ReLU}),
+		layers.GlobalAvgPool2D(),
+		layers.Dense(layers.DenseOptions{Units: 4}),
+	)(b, x)
+}
+
 // TestInterpreterMatchesProgram lowers whole training steps to device plans and runs them with the
 // kernels' Go emulations: loss, accuracy, every gradient and the moving-statistics values must match
 // the CPU program.
@@ -208,6 +229,11 @@ func TestInterpreterMatchesProgram(t *testing.T) {
 				return prepared(t, bnInferNet{}, func(name string) bool { return name == "dense/bias" })
 			},
 			kinds: []string{"batchnorm_infer", "batchnorm_infer_grad", "batchnorm_infer_gamma_grad", "batchnorm_train", "batch_stats"}},
+		// Xception at its smallest input: separable convolutions (depthwise 3×3, then pointwise 1×1).
+		{name: "xception", model: arch.Classifier{Backbone: arch.Xception{Height: 71, Width: 71}, NumClasses: 5}, batch: 2,
+			kinds: []string{"depthwise_conv2d", "depthwise_conv2d_backprop_input", "depthwise_conv2d_backprop_filter"}},
+		{name: "depthwise", model: depthwiseNet{}, batch: 3,
+			kinds: []string{"depthwise_conv2d", "depthwise_conv2d_backprop_input", "depthwise_conv2d_backprop_filter", "depthwise_maxpool", "depthwise_maxpool_grad"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()

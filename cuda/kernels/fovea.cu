@@ -434,6 +434,182 @@ extern "C" __global__ void sgd(long long n, float* p, const float* g, float* v, 
 	}
 }
 
+// ---- depthwise convolution and depthwise max pooling ----
+
+// The depthwise kernels take the window geometry with C the input channels and M the depth multiplier:
+// output channel o = c·M + m reads input channel c = o / M through filter o. They index with 32-bit
+// arithmetic whenever every index fits, as the layout kernels do.
+
+template <typename I>
+static __device__ __forceinline__ void depthwise_conv_item(I i, const float* x, const float* w, float* y, const Geometry& g, int M) {
+	I O = (I)g.C * M;
+	I ohw = (I)g.OH * g.OW;
+	I plane = i / ohw;
+	int q = (int)(i - plane * ohw);
+	int oy = q / g.OW;
+	int ox = q % g.OW;
+	I img = plane / O;
+	int o = (int)(plane - img * O);
+	const float* in = x + (img * g.C + o / M) * ((I)g.H * g.W);
+	const float* k = w + (I)o * (g.KH * g.KW);
+	float sum = 0.0f;
+	for (int ki = 0; ki < g.KH; ki++) {
+		int iy = oy * g.SH - g.PT + ki;
+		if (iy < 0 || iy >= g.H) continue;
+		for (int kj = 0; kj < g.KW; kj++) {
+			int ix = ox * g.SW - g.PL + kj;
+			if (ix < 0 || ix >= g.W) continue;
+			sum += k[ki * g.KW + kj] * in[iy * g.W + ix];
+		}
+	}
+	y[i] = sum;
+}
+
+extern "C" __global__ void depthwise_conv(long long n, const float* x, const float* w, float* y, GEOMETRY_PARAMS, int M) {
+	const Geometry g = GEOMETRY_ARGS;
+	if (fits32(n, (long long)g.N * g.C * g.H * g.W)) {
+		FOR_EACH_ITEM_32(i, n) depthwise_conv_item<unsigned>(i, x, w, y, g, M);
+	} else {
+		FOR_EACH_ITEM(i, n) depthwise_conv_item<long long>(i, x, w, y, g, M);
+	}
+}
+
+// depthwise_conv_grad_input gathers, for input pixel i, the gradient of every output that reads it:
+// the pixel's M output channels in order, each over its taps in row-major order (as col2im does).
+template <typename I>
+static __device__ __forceinline__ void depthwise_conv_grad_input_item(I i, const float* w, const float* dy, float* dx,
+                                                                      const Geometry& g, int M) {
+	I hw = (I)g.H * g.W;
+	I plane = i / hw;
+	int p = (int)(i - plane * hw);
+	int ix = p % g.W;
+	int iy = p / g.W;
+	I img = plane / g.C;
+	int c = (int)(plane - img * g.C);
+	I O = (I)g.C * M;
+	I ohw = (I)g.OH * g.OW;
+	float sum = 0.0f;
+	for (int m = 0; m < M; m++) {
+		int o = c * M + m;
+		const float* k = w + (I)o * (g.KH * g.KW);
+		const float* grad = dy + (img * O + o) * ohw;
+		for (int ki = 0; ki < g.KH; ki++) {
+			int ty = iy + g.PT - ki;
+			if (ty < 0 || ty % g.SH != 0 || ty / g.SH >= g.OH) continue;
+			int oy = ty / g.SH;
+			for (int kj = 0; kj < g.KW; kj++) {
+				int tx = ix + g.PL - kj;
+				if (tx < 0 || tx % g.SW != 0 || tx / g.SW >= g.OW) continue;
+				int ox = tx / g.SW;
+				sum += k[ki * g.KW + kj] * grad[oy * g.OW + ox];
+			}
+		}
+	}
+	dx[i] = sum;
+}
+
+extern "C" __global__ void depthwise_conv_grad_input(long long n, const float* w, const float* dy, float* dx, GEOMETRY_PARAMS,
+                                                     int M) {
+	const Geometry g = GEOMETRY_ARGS;
+	if (fits32(n, (long long)g.N * g.C * M * g.OH * g.OW)) {
+		FOR_EACH_ITEM_32(i, n) depthwise_conv_grad_input_item<unsigned>(i, w, dy, dx, g, M);
+	} else {
+		FOR_EACH_ITEM(i, n) depthwise_conv_grad_input_item<long long>(i, w, dy, dx, g, M);
+	}
+}
+
+// depthwise_conv_grad_filter sums, for one image and one weight, dy·x over the outputs in row-major
+// order, in double; channel_sums then adds the images.
+template <typename I>
+static __device__ __forceinline__ void depthwise_conv_grad_filter_item(I i, const float* x, const float* dy, double* partial,
+                                                                       const Geometry& g, int M) {
+	int taps = g.KH * g.KW;
+	I O = (I)g.C * M;
+	I weights = O * taps;
+	I img = i / weights;
+	int r = (int)(i - img * weights);
+	int o = r / taps;
+	int t = r % taps;
+	int ki = t / g.KW;
+	int kj = t % g.KW;
+	const float* in = x + (img * g.C + o / M) * ((I)g.H * g.W);
+	const float* grad = dy + (img * O + o) * ((I)g.OH * g.OW);
+	double s = 0.0;
+	for (int oy = 0; oy < g.OH; oy++) {
+		int iy = oy * g.SH - g.PT + ki;
+		if (iy < 0 || iy >= g.H) continue;
+		for (int ox = 0; ox < g.OW; ox++) {
+			int ix = ox * g.SW - g.PL + kj;
+			if (ix < 0 || ix >= g.W) continue;
+			s += (double)grad[oy * g.OW + ox] * (double)in[iy * g.W + ix];
+		}
+	}
+	partial[i] = s;
+}
+
+extern "C" __global__ void depthwise_conv_grad_filter(long long n, const float* x, const float* dy, double* partial,
+                                                      GEOMETRY_PARAMS, int M) {
+	const Geometry g = GEOMETRY_ARGS;
+	long long largest = max((long long)g.N * g.C * g.H * g.W, (long long)g.N * g.C * M * g.OH * g.OW);
+	if (fits32(n, largest)) {
+		FOR_EACH_ITEM_32(i, n) depthwise_conv_grad_filter_item<unsigned>(i, x, dy, partial, g, M);
+	} else {
+		FOR_EACH_ITEM(i, n) depthwise_conv_grad_filter_item<long long>(i, x, dy, partial, g, M);
+	}
+}
+
+// depthwise_maxpool keeps the first maximum of each group of K channels at every pixel: a later channel
+// wins only when it is greater (graph's depthwiseMaxPool).
+template <typename I>
+static __device__ __forceinline__ void depthwise_maxpool_item(I i, const float* x, float* y, int K, I plane) {
+	I p = i / plane;
+	I q = i - p * plane;
+	const float* in = x + p * K * plane + q;
+	float best = in[0];
+	for (int c = 1; c < K; c++) {
+		float v = in[c * plane];
+		if (v > best) best = v;
+	}
+	y[i] = best;
+}
+
+extern "C" __global__ void depthwise_maxpool(long long n, const float* x, float* y, int K, int plane) {
+	if (fits32(n, n * K)) {
+		FOR_EACH_ITEM_32(i, n) depthwise_maxpool_item<unsigned>(i, x, y, K, (unsigned)plane);
+	} else {
+		FOR_EACH_ITEM(i, n) depthwise_maxpool_item<long long>(i, x, y, K, (long long)plane);
+	}
+}
+
+// depthwise_maxpool_grad passes dy to the channel depthwise_maxpool picked and 0 to the group's others
+// (graph's depthwiseMaxPoolGrad).
+template <typename I>
+static __device__ __forceinline__ void depthwise_maxpool_grad_item(I i, const float* x, const float* dy, float* dx, int K, I plane) {
+	I r = i / plane;
+	I q = i - r * plane;
+	I p = r / K;
+	int self = (int)(r - p * K);
+	const float* in = x + p * K * plane + q;
+	int at = 0;
+	float best = in[0];
+	for (int c = 1; c < K; c++) {
+		float v = in[c * plane];
+		if (v > best) {
+			at = c;
+			best = v;
+		}
+	}
+	dx[i] = at == self ? dy[p * plane + q] : 0.0f;
+}
+
+extern "C" __global__ void depthwise_maxpool_grad(long long n, const float* x, const float* dy, float* dx, int K, int plane) {
+	if (fits32(n, n)) {
+		FOR_EACH_ITEM_32(i, n) depthwise_maxpool_grad_item<unsigned>(i, x, dy, dx, K, (unsigned)plane);
+	} else {
+		FOR_EACH_ITEM(i, n) depthwise_maxpool_grad_item<long long>(i, x, dy, dx, K, (long long)plane);
+	}
+}
+
 // ---- global average pooling ----
 
 // global_avgpool sums each plane in order in float32, as graph's globalAvgPool does.
