@@ -44,6 +44,7 @@ type deviceLaunch struct {
 	kernel string
 	fn     cu.Function
 	grid   int
+	types  []ParamType // of the parameters after n
 	values []uint64
 	params []unsafe.Pointer
 	gemm   *Gemm
@@ -132,9 +133,11 @@ func (e *Engine) resolve(ls []Launch) ([]deviceLaunch, error) {
 		}
 		d.fn = fn
 		d.grid = int(min((l.N+blockSize-1)/blockSize, maxBlocks))
+		d.types = make([]ParamType, len(spec.Params))
 		d.values = make([]uint64, 1+len(spec.Params))
 		d.values[0] = uint64(l.N)
 		for j, param := range spec.Params {
+			d.types[j] = param.Type
 			v, err := e.argValue(param.Type, l.Args[j])
 			if err != nil {
 				return nil, err
@@ -268,18 +271,19 @@ func (e *Engine) SetBuffer(i int, b []byte) error {
 	return nil
 }
 
-// SetArg changes argument j of launch i for the following runs.
-func (e *Engine) SetArg(i, j int, a Arg) error {
+// SetArgs changes arguments first, first+1, … of launch i for the following runs.
+func (e *Engine) SetArgs(i, first int, args []Arg) error {
 	d := &e.launches[i]
-	if d.gemm != nil || 1+j >= len(d.values) {
-		return fmt.Errorf("cuda: launch %d (%s) has no argument %d", i, d.kernel, j)
+	if d.gemm != nil || first < 0 || first+len(args) > len(d.types) {
+		return fmt.Errorf("cuda: launch %d (%s) has %d arguments, not %d from %d", i, d.kernel, len(d.types), len(args), first)
 	}
-	spec, _ := Spec(d.kernel)
-	v, err := e.argValue(spec.Params[j].Type, a)
-	if err != nil {
-		return err
+	for j, a := range args {
+		v, err := e.argValue(d.types[first+j], a)
+		if err != nil {
+			return err
+		}
+		d.values[1+first+j] = v
 	}
-	d.values[1+j] = v
 	return nil
 }
 

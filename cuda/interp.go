@@ -117,9 +117,13 @@ func (in *Interpreter) SetBuffer(i int, b []byte) error {
 	return nil
 }
 
-// SetArg changes argument j of launch i.
-func (in *Interpreter) SetArg(i, j int, a Arg) error {
-	in.plan.Launches[i].Args[j] = a
+// SetArgs changes arguments first, first+1, … of launch i.
+func (in *Interpreter) SetArgs(i, first int, args []Arg) error {
+	l := &in.plan.Launches[i]
+	if first < 0 || first+len(args) > len(l.Args) {
+		return fmt.Errorf("launch %d (%s) has %d arguments, not %d from %d", i, l.Kernel, len(l.Args), len(args), first)
+	}
+	copy(l.Args[first:], args)
 	return nil
 }
 

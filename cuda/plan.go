@@ -669,8 +669,8 @@ type Executor interface {
 	RunLaunch(i int) error
 	Buffer(i int) ([]byte, error)
 	SetBuffer(i int, b []byte) error
-	// SetArg changes argument j of launch i for the following runs.
-	SetArg(i, j int, a Arg) error
+	// SetArgs changes arguments first, first+1, … of launch i for the following runs.
+	SetArgs(i, first int, args []Arg) error
 	Close()
 }
 
@@ -692,7 +692,7 @@ func NewExecutor(device string, p *Plan) (Executor, error) {
 
 // AddAdam appends an Adam/Nadam update of parameter p from its gradient g (both program tensors) with
 // slots m and v (host tensors of p's size, given places of their own), and returns the launch's index.
-// The update's per-step scalars start at zero: set them with Executor.SetArg before every run (see
+// The update's per-step scalars start at zero: set them with Executor.SetArgs before every run (see
 // AdamScalars).
 func (p *Plan) AddAdam(param, grad, m, v *tensor.Dense) (int, error) {
 	pr, ok1 := p.places[param]
@@ -719,7 +719,7 @@ func (p *Plan) AddAdam(param, grad, m, v *tensor.Dense) (int, error) {
 // AddSGD appends an SGD update of parameter p from its gradient g (both program tensors) with velocity
 // slot v (a host tensor of p's size, given a place of its own; nil without momentum) and Nesterov
 // momentum as nesterov says, and returns the launch's index. The update's per-step scalars start at
-// zero: set them with Executor.SetArg before every run (see SGDScalars).
+// zero: set them with Executor.SetArgs before every run (see SGDScalars).
 func (p *Plan) AddSGD(param, grad, velocity *tensor.Dense, nesterov bool) (int, error) {
 	pr, ok1 := p.places[param]
 	gr, ok2 := p.places[grad]
@@ -778,9 +778,10 @@ type AdamScalars struct {
 	OneMinusB1, OneMinusB2, CM, CG, CV, LR, Eps float32
 }
 
-// Args returns the scalars as launch arguments, at their indices in the adam kernel's parameters.
-func (s AdamScalars) Args() map[int]Arg {
-	return map[int]Arg{4: f32a(s.OneMinusB1), 5: f32a(s.OneMinusB2), 6: f32a(s.CM), 7: f32a(s.CG), 8: f32a(s.CV), 9: f32a(s.LR), 10: f32a(s.Eps)}
+// Args appends the scalars to dst as launch arguments and returns the index of the adam kernel's
+// parameter the first one sets (the rest follow it).
+func (s AdamScalars) Args(dst []Arg) (first int, args []Arg) {
+	return 4, append(dst, f32a(s.OneMinusB1), f32a(s.OneMinusB2), f32a(s.CM), f32a(s.CG), f32a(s.CV), f32a(s.LR), f32a(s.Eps))
 }
 
 func f32a(v float32) Arg { return Arg{Float: v} }
@@ -791,7 +792,8 @@ type SGDScalars struct {
 	Momentum, LR float32
 }
 
-// Args returns the scalars as launch arguments, at their indices in the sgd kernel's parameters.
-func (s SGDScalars) Args() map[int]Arg {
-	return map[int]Arg{3: f32a(s.Momentum), 4: f32a(s.LR)}
+// Args appends the scalars to dst as launch arguments and returns the index of the sgd kernel's
+// parameter the first one sets.
+func (s SGDScalars) Args(dst []Arg) (first int, args []Arg) {
+	return 3, append(dst, f32a(s.Momentum), f32a(s.LR))
 }

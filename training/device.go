@@ -54,26 +54,35 @@ func hostSlots(opt Optimizer, p *graph.Param) [][]float32 {
 	return nil
 }
 
-// deviceUpdateArgs counts one step of the optimizer and returns the per-step scalar arguments of its
-// device update launches, computed by the same code as the CPU's update.
-func deviceUpdateArgs(opt Optimizer, lr float64) map[int]cuda.Arg {
+// deviceUpdate is one step's scalar arguments of the optimizer's update launches: args set the launch
+// parameters from index first on.
+type deviceUpdate struct {
+	first int
+	args  []cuda.Arg
+}
+
+// advanceDevice counts one step of the optimizer and returns the scalar arguments of its device update
+// launches, computed by the same code as the CPU's update; the arguments reuse buf's storage.
+func advanceDevice(opt Optimizer, lr float64, buf []cuda.Arg) deviceUpdate {
+	var u deviceUpdate
 	switch o := opt.(type) {
 	case *adaptive:
 		k := o.advance(lr)
-		return cuda.AdamScalars{OneMinusB1: k.oneMinusB1, OneMinusB2: k.oneMinusB2, CM: k.cm, CG: k.cg,
-			CV: k.cv, LR: k.lr, Eps: k.eps}.Args()
+		u.first, u.args = cuda.AdamScalars{OneMinusB1: k.oneMinusB1, OneMinusB2: k.oneMinusB2, CM: k.cm, CG: k.cg,
+			CV: k.cv, LR: k.lr, Eps: k.eps}.Args(buf[:0])
 	case *sgd:
 		k := o.advance(lr)
-		return cuda.SGDScalars{Momentum: k.mu, LR: k.rate}.Args()
+		u.first, u.args = cuda.SGDScalars{Momentum: k.mu, LR: k.rate}.Args(buf[:0])
 	}
-	return nil
+	return u
 }
 
 // deviceState tracks which run holds the newest parameters.
 type deviceState struct {
 	runs     []*deviceRun
 	resident *deviceRun
-	dirty    bool // the resident run has updated parameters the host has not seen
+	dirty    bool       // the resident run has updated parameters the host has not seen
+	scalars  []cuda.Arg // storage for each step's update arguments
 }
 
 func (d *deviceState) close() {
@@ -159,8 +168,8 @@ func containsTensor(ts []*tensor.Dense, t *tensor.Dense) bool {
 }
 
 // run executes p once on its current inputs, on the CPU or its device; update, for a training step on
-// a device, holds the scalar arguments of the optimizer's update launches (deviceUpdateArgs).
-func (t *Trainer) run(p *program, update map[int]cuda.Arg) (loss float64, correct int, err error) {
+// a device, holds the scalar arguments of the optimizer's update launches (advanceDevice).
+func (t *Trainer) run(p *program, update *deviceUpdate) (loss float64, correct int, err error) {
 	if p.dev == nil {
 		return p.run()
 	}
@@ -175,10 +184,8 @@ func (t *Trainer) run(p *program, update map[int]cuda.Arg) (loss float64, correc
 	}
 	if update != nil {
 		for _, i := range r.update {
-			for j, a := range update {
-				if err := r.exec.SetArg(i, j, a); err != nil {
-					return 0, 0, err
-				}
+			if err := r.exec.SetArgs(i, update.first, update.args); err != nil {
+				return 0, 0, err
 			}
 		}
 	}

@@ -11,7 +11,6 @@ import (
 	"gorgonia.org/tensor"
 
 	"fovea/arch"
-	"fovea/cuda"
 	"fovea/data"
 	"fovea/graph"
 )
@@ -463,10 +462,11 @@ func (t *Trainer) step1(p *program, lr float64) (loss float64, correct int, err 
 	if p.step != nil {
 		p.step[0] = t.step
 	}
-	var update map[int]cuda.Arg
+	var update *deviceUpdate
 	if p.dev != nil {
 		// On a device the optimizer's update is part of the run: its constants go up with the batch.
-		update = deviceUpdateArgs(t.opt, lr)
+		u := advanceDevice(t.opt, lr, t.device.scalars)
+		t.device.scalars, update = u.args, &u
 	}
 	if loss, correct, err = t.run(p, update); err != nil {
 		return 0, 0, fmt.Errorf("step %d: %w", t.step, err)
