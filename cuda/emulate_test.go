@@ -814,7 +814,7 @@ func TestConcat(t *testing.T) {
 			outShape[axis] += s[axis]
 		}
 		want := execOp(t, graph.Concat{Axis: axis, N: len(ins)}, outShape, ins...)
-		outer, inner := splitAt(tensor.Shape(outShape), axis)
+		outer, inner := graph.SplitAt(tensor.Shape(outShape), axis)
 		total := outShape[axis] * inner
 		got := make([]float32, len(want))
 		offset := 0

@@ -328,7 +328,7 @@ func (p *Plan) lowerStep(s *graph.Step) error {
 	case graph.Concat:
 		return p.concat(k.Axis, in, out)
 	case graph.ConcatGrad:
-		outer, inner := splitAt(in[0].Shape(), k.Axis)
+		outer, inner := graph.SplitAt(in[0].Shape(), k.Axis)
 		total := in[0].Shape()[k.Axis] * inner
 		src := p.at(in[0])
 		src.Off += int64(4 * k.Offset * inner)
@@ -439,24 +439,12 @@ func (p *Plan) depthwiseFilterGrad(op graph.DepthwiseConv2DBackpropFilter, x, dy
 	p.launch("narrow", weights, ptr(sums), ptr(p.at(dw)))
 }
 
-// splitAt returns the product of the dimensions of s before axis and of those after it.
-func splitAt(s tensor.Shape, axis int) (outer, inner int) {
-	outer, inner = 1, 1
-	for _, d := range s[:axis] {
-		outer *= d
-	}
-	for _, d := range s[axis+1:] {
-		inner *= d
-	}
-	return outer, inner
-}
-
 // concat lowers Concat to one copy_blocks launch per input, into the input's range of every output row.
 func (p *Plan) concat(axis int, in []*tensor.Dense, out *tensor.Dense) error {
 	if axis < 0 || axis >= out.Shape().Dims() {
 		return fmt.Errorf("concat axis %d out of range for %v", axis, out.Shape())
 	}
-	outer, inner := splitAt(out.Shape(), axis)
+	outer, inner := graph.SplitAt(out.Shape(), axis)
 	total := out.Shape()[axis] * inner
 	offset := 0
 	for _, x := range in {

@@ -114,8 +114,9 @@ func (op Concat) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 	return nil
 }
 
-// splitAt returns the product of the dimensions before axis and of those after it.
-func splitAt(s tensor.Shape, axis int) (outer, inner int) {
+// SplitAt returns the product of the dimensions of s before axis and of those after it (the outer and
+// inner sizes of a concatenation along axis).
+func SplitAt(s tensor.Shape, axis int) (outer, inner int) {
 	outer, inner = 1, 1
 	for _, d := range s[:axis] {
 		outer *= d
@@ -128,7 +129,7 @@ func splitAt(s tensor.Shape, axis int) (outer, inner int) {
 
 // concat copies the inputs' blocks into out, one outer index (an image, for axis 1) per task.
 func concat[T Float](e *Exec, axis int, out []T, ins []*tensor.Dense, view func(*tensor.Dense) []T) {
-	outer, inner := splitAt(ins[0].Shape(), axis)
+	outer, inner := SplitAt(ins[0].Shape(), axis)
 	job := jobOf[concatJob[T]](e)
 	job.out, job.srcs, job.sizes, job.total = out, job.srcs[:0], job.sizes[:0], 0
 	for _, in := range ins {
@@ -203,7 +204,7 @@ func (op ConcatGrad) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error
 	if _, err := op.outShape(s); err != nil {
 		return err
 	}
-	outer, inner := splitAt(s, op.Axis)
+	outer, inner := SplitAt(s, op.Axis)
 	if ins[0].Dtype() == tensor.Float32 {
 		concatSlice(e, outer, s[op.Axis]*inner, op.Offset*inner, op.Size*inner, floats[float32](ins[0]), floats[float32](out))
 	} else {
