@@ -65,10 +65,7 @@ func TestEngineKernels(t *testing.T) {
 	stats := map[string]*kernelStats{}
 	for i, tc := range engineCases {
 		prog, _ := engineProgram(t, i)
-		plan, err := Lower(prog)
-		if err != nil {
-			t.Fatal(err)
-		}
+		plan := mustLower(t, prog)
 		interp, err := NewInterpreter(plan)
 		if err != nil {
 			t.Fatal(err)
@@ -191,10 +188,7 @@ func TestEngineMatchesProgram(t *testing.T) {
 	for i, tc := range engineCases {
 		t.Run(tc.name, func(t *testing.T) {
 			prog, outs := engineProgram(t, i)
-			plan, err := Lower(prog)
-			if err != nil {
-				t.Fatal(err)
-			}
+			plan := mustLower(t, prog)
 			eng, err := NewEngine(plan)
 			if err != nil {
 				t.Fatal(err)
@@ -211,10 +205,7 @@ func TestEngineMatchesProgram(t *testing.T) {
 // step's time goes.
 func TestEngineProfile(t *testing.T) {
 	prog, _ := trainingProgram(t, arch.FashionCNN{}, 256, 0)
-	plan, err := Lower(prog)
-	if err != nil {
-		t.Fatal(err)
-	}
+	plan := mustLower(t, prog)
 	eng, err := NewEngine(plan)
 	if err != nil {
 		t.Fatal(err)

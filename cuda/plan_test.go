@@ -253,10 +253,7 @@ func TestInterpreterMatchesProgram(t *testing.T) {
 					t.Errorf("the program has no %s step", k)
 				}
 			}
-			plan, err := Lower(prog)
-			if err != nil {
-				t.Fatal(err)
-			}
+			plan := mustLower(t, prog)
 			interp, err := NewInterpreter(plan)
 			if err != nil {
 				t.Fatal(err)
@@ -314,4 +311,14 @@ func checkAgainstProgram(t *testing.T, x Executor, plan *Plan, prog *graph.Progr
 			t.Errorf("output %d %v: relative error %.3g (device plan vs CPU program)", i, o.Shape(), rel)
 		}
 	}
+}
+
+// mustLower lowers a program or fails the test.
+func mustLower(t *testing.T, prog *graph.Program) *Plan {
+	t.Helper()
+	plan, err := Lower(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return plan
 }
