@@ -117,6 +117,17 @@ extern "C" __global__ void channel_affine(long long n, const float* x, const flo
 
 static __device__ __forceinline__ bool fits32(long long a, long long b) { return a < 2147483647LL && b < 2147483647LL; }
 
+// FOR_EACH_ITEM_INDEXED runs item<I>(i, args...) for every item i < n, with I = unsigned when n and the
+// largest index the kernel computes (limit) fit in 31 bits, and I = long long otherwise.
+#define FOR_EACH_ITEM_INDEXED(n, limit, item, ...)                          \
+	do {                                                                    \
+		if (fits32((n), (limit))) {                                         \
+			FOR_EACH_ITEM_32(i, n) item<unsigned>(i, __VA_ARGS__);          \
+		} else {                                                            \
+			FOR_EACH_ITEM(i, n) item<long long>(i, __VA_ARGS__);            \
+		}                                                                   \
+	} while (0)
+
 template <typename I>
 static __device__ __forceinline__ void scatter_item(I i, const float* src, const float* scale, const float* bias, float* dst,
                                                     I nb, I O, I P, int flags) {
@@ -129,11 +140,7 @@ static __device__ __forceinline__ void scatter_item(I i, const float* src, const
 
 extern "C" __global__ void scatter_channels(long long n, const float* src, const float* scale, const float* bias, float* dst,
                                             int nb, int O, int P, int flags) {
-	if (fits32(n, n)) {
-		FOR_EACH_ITEM_32(i, n) scatter_item<unsigned>(i, src, scale, bias, dst, nb, O, P, flags);
-	} else {
-		FOR_EACH_ITEM(i, n) scatter_item<long long>(i, src, scale, bias, dst, nb, O, P, flags);
-	}
+	FOR_EACH_ITEM_INDEXED(n, n, scatter_item, src, scale, bias, dst, nb, O, P, flags);
 }
 
 template <typename I>
@@ -147,11 +154,7 @@ static __device__ __forceinline__ void gather_item(I i, const float* src, float*
 }
 
 extern "C" __global__ void gather_channels(long long n, const float* src, float* dst, int nb, int O, int P) {
-	if (fits32(n, n)) {
-		FOR_EACH_ITEM_32(i, n) gather_item<unsigned>(i, src, dst, nb, O, P);
-	} else {
-		FOR_EACH_ITEM(i, n) gather_item<long long>(i, src, dst, nb, O, P);
-	}
+	FOR_EACH_ITEM_INDEXED(n, n, gather_item, src, dst, nb, O, P);
 }
 
 template <typename I>
@@ -163,11 +166,7 @@ static __device__ __forceinline__ void copy_blocks_item(I i, const float* x, flo
 
 extern "C" __global__ void copy_blocks(long long n, const float* x, float* y, int size, int xStride, int yStride) {
 	long long rows = n / size;
-	if (fits32(n, rows * (long long)max(xStride, yStride))) {
-		FOR_EACH_ITEM_32(i, n) copy_blocks_item<unsigned>(i, x, y, size, xStride, yStride);
-	} else {
-		FOR_EACH_ITEM(i, n) copy_blocks_item<long long>(i, x, y, size, xStride, yStride);
-	}
+	FOR_EACH_ITEM_INDEXED(n, rows * (long long)max(xStride, yStride), copy_blocks_item, x, y, size, xStride, yStride);
 }
 
 // ---- convolution lowering ----
@@ -195,11 +194,7 @@ static __device__ __forceinline__ void im2col_item(I i, const float* x, float* c
 
 extern "C" __global__ void im2col(long long n, const float* x, float* col, GEOMETRY_PARAMS) {
 	const Geometry g = GEOMETRY_ARGS;
-	if (fits32(n, (long long)g.N * g.C * g.H * g.W)) {
-		FOR_EACH_ITEM_32(i, n) im2col_item<unsigned>(i, x, col, g);
-	} else {
-		FOR_EACH_ITEM(i, n) im2col_item<long long>(i, x, col, g);
-	}
+	FOR_EACH_ITEM_INDEXED(n, (long long)g.N * g.C * g.H * g.W, im2col_item, x, col, g);
 }
 
 // col2im sums, for input pixel i, the column entries of every tap that reads it, taps in row-major
@@ -233,11 +228,7 @@ static __device__ __forceinline__ void col2im_item(I i, const float* col, float*
 
 extern "C" __global__ void col2im(long long n, const float* col, float* dx, GEOMETRY_PARAMS) {
 	const Geometry g = GEOMETRY_ARGS;
-	if (fits32(n, (long long)g.C * g.KH * g.KW * g.N * g.OH * g.OW)) {
-		FOR_EACH_ITEM_32(i, n) col2im_item<unsigned>(i, col, dx, g);
-	} else {
-		FOR_EACH_ITEM(i, n) col2im_item<long long>(i, col, dx, g);
-	}
+	FOR_EACH_ITEM_INDEXED(n, (long long)g.C * g.KH * g.KW * g.N * g.OH * g.OW, col2im_item, col, dx, g);
 }
 
 // ---- pooling ----
@@ -467,11 +458,7 @@ static __device__ __forceinline__ void depthwise_conv_item(I i, const float* x, 
 
 extern "C" __global__ void depthwise_conv(long long n, const float* x, const float* w, float* y, GEOMETRY_PARAMS, int M) {
 	const Geometry g = GEOMETRY_ARGS;
-	if (fits32(n, (long long)g.N * g.C * g.H * g.W)) {
-		FOR_EACH_ITEM_32(i, n) depthwise_conv_item<unsigned>(i, x, w, y, g, M);
-	} else {
-		FOR_EACH_ITEM(i, n) depthwise_conv_item<long long>(i, x, w, y, g, M);
-	}
+	FOR_EACH_ITEM_INDEXED(n, (long long)g.N * g.C * g.H * g.W, depthwise_conv_item, x, w, y, g, M);
 }
 
 // depthwise_conv_grad_input gathers, for input pixel i, the gradient of every output that reads it:
@@ -511,11 +498,7 @@ static __device__ __forceinline__ void depthwise_conv_grad_input_item(I i, const
 extern "C" __global__ void depthwise_conv_grad_input(long long n, const float* w, const float* dy, float* dx, GEOMETRY_PARAMS,
                                                      int M) {
 	const Geometry g = GEOMETRY_ARGS;
-	if (fits32(n, (long long)g.N * g.C * M * g.OH * g.OW)) {
-		FOR_EACH_ITEM_32(i, n) depthwise_conv_grad_input_item<unsigned>(i, w, dy, dx, g, M);
-	} else {
-		FOR_EACH_ITEM(i, n) depthwise_conv_grad_input_item<long long>(i, w, dy, dx, g, M);
-	}
+	FOR_EACH_ITEM_INDEXED(n, (long long)g.N * g.C * M * g.OH * g.OW, depthwise_conv_grad_input_item, w, dy, dx, g, M);
 }
 
 // depthwise_conv_grad_filter sums, for one image and one weight, dy·x over the outputs in row-major
@@ -551,11 +534,7 @@ extern "C" __global__ void depthwise_conv_grad_filter(long long n, const float* 
                                                       GEOMETRY_PARAMS, int M) {
 	const Geometry g = GEOMETRY_ARGS;
 	long long largest = max((long long)g.N * g.C * g.H * g.W, (long long)g.N * g.C * M * g.OH * g.OW);
-	if (fits32(n, largest)) {
-		FOR_EACH_ITEM_32(i, n) depthwise_conv_grad_filter_item<unsigned>(i, x, dy, partial, g, M);
-	} else {
-		FOR_EACH_ITEM(i, n) depthwise_conv_grad_filter_item<long long>(i, x, dy, partial, g, M);
-	}
+	FOR_EACH_ITEM_INDEXED(n, largest, depthwise_conv_grad_filter_item, x, dy, partial, g, M);
 }
 
 // depthwise_maxpool keeps the first maximum of each group of K channels at every pixel: a later channel
@@ -574,11 +553,7 @@ static __device__ __forceinline__ void depthwise_maxpool_item(I i, const float* 
 }
 
 extern "C" __global__ void depthwise_maxpool(long long n, const float* x, float* y, int K, int plane) {
-	if (fits32(n, n * K)) {
-		FOR_EACH_ITEM_32(i, n) depthwise_maxpool_item<unsigned>(i, x, y, K, (unsigned)plane);
-	} else {
-		FOR_EACH_ITEM(i, n) depthwise_maxpool_item<long long>(i, x, y, K, (long long)plane);
-	}
+	FOR_EACH_ITEM_INDEXED(n, n * K, depthwise_maxpool_item, x, y, K, plane);
 }
 
 // depthwise_maxpool_grad passes dy to the channel depthwise_maxpool picked and 0 to the group's others
@@ -603,11 +578,7 @@ static __device__ __forceinline__ void depthwise_maxpool_grad_item(I i, const fl
 }
 
 extern "C" __global__ void depthwise_maxpool_grad(long long n, const float* x, const float* dy, float* dx, int K, int plane) {
-	if (fits32(n, n)) {
-		FOR_EACH_ITEM_32(i, n) depthwise_maxpool_grad_item<unsigned>(i, x, dy, dx, K, (unsigned)plane);
-	} else {
-		FOR_EACH_ITEM(i, n) depthwise_maxpool_grad_item<long long>(i, x, dy, dx, K, (long long)plane);
-	}
+	FOR_EACH_ITEM_INDEXED(n, n, depthwise_maxpool_grad_item, x, dy, dx, K, plane);
 }
 
 // ---- global average pooling ----
