@@ -112,72 +112,171 @@ func spreadWeights[T Float](g convGeometry, live, dw []T) {
 	}
 }
 
-// colBudget bounds the im2col buffer, in elements; batches are processed in chunks of images that fit.
+// colBudget bounds, in elements, the buffers a convolution works through a chunk of images at a time:
+// its output before scattering, the gathered output gradient, and (without an implicit GEMM) the
+// im2col matrix.
 const colBudget = 8 << 20
 
-// imagesPerChunk is how many images' columns fit the im2col budget at once (at least one).
+// imagesPerChunk is how many images' outputs (O × OH·OW each) fit the budget at once (at least one).
 func (g convGeometry) imagesPerChunk() int {
-	per := g.k() * g.oh * g.ow
+	per := g.o * g.oh * g.ow
 	return max(1, min(g.n, colBudget/max(per, 1)))
 }
 
-// im2col writes the columns of images [n0, n0+nb) into col, laid out (C·live taps) × (nb·OH·OW): row
-// c·live+t holds, for every output position, the input pixel under live kernel tap t of channel c.
-func im2col[T Float](e *Exec, g convGeometry, x []T, n0, nb int, col []T) {
-	ohw := g.oh * g.ow
-	cols := nb * ohw
-	rows := g.k()
-	job := jobOf[im2colJob[T]](e)
-	job.g, job.x, job.n0, job.nb, job.col, job.ohw, job.cols = g, x, n0, nb, col, ohw, cols
-	e.parallel(rows, job)
+// colSource is the im2col matrix of images [n0, n0+nb) of x, (C·live taps) × (nb·OH·OW), served to the
+// GEMM block by block and never stored whole (an implicit GEMM): row c·live+t holds, for every output
+// position, the input pixel under live kernel tap t of channel c, zero where the tap meets padding.
+//
+// It reads a zero-padded copy of the input, so an element is one load at tapOffset[row] +
+// posOffset[position] within its image: no bounds logic per pixel, and whole images per run.
+type colSource[T Float] struct {
+	xp        []T // the images, padded, imgStride elements each
+	imgStride int
+	ohw       int
+	tapOffset []int32 // per row: c·H′W′ + i·W′ + j
+	posOffset []int32 // per output position: oy·SH·W′ + ox·SW
+	// With unit column stride an output row reads one contiguous run of the padded image: ow pixels,
+	// rowStride apart from one output row to the next.
+	unitStride    bool
+	ow, rowStride int
 }
 
-type im2colJob[T Float] struct {
-	g    convGeometry
-	x    []T
-	n0   int
-	nb   int
-	col  []T
-	ohw  int
-	cols int
+// paddedSize returns the padded image's height and width: the input with PT/PL rows and columns of
+// zeros before it and enough after it for every tap of every output position.
+func (g convGeometry) paddedSize() (hp, wp int) {
+	return max(g.h+g.pt, (g.oh-1)*g.sh+g.kh), max(g.w+g.pl, (g.ow-1)*g.sw+g.kw)
 }
 
-func (job *im2colJob[T]) Run(lo, hi int) {
-	g, x, n0, nb, col, ohw, cols := job.g, job.x, job.n0, job.nb, job.col, job.ohw, job.cols
-	for r := lo; r < hi; r++ {
-		c := r / g.nLive
+// columnsOf returns the im2col matrix of images [n0, n0+nb) of x as a GEMM source. The padded images are
+// memoised for the run, so the forward pass and the kernel gradient pad them once; the source itself is
+// kept in the Exec, so this allocates nothing.
+func columnsOf[T Float](e *Exec, g convGeometry, x []T, n0, nb int) *colSource[T] {
+	hp, wp := g.paddedSize()
+	src := jobOf[colSource[T]](e)
+	src.xp = paddedInput(e, g, x, n0, nb, hp, wp)
+	src.imgStride, src.ohw = g.c*hp*wp, g.oh*g.ow
+	src.unitStride, src.ow, src.rowStride = g.sw == 1, g.ow, g.sh*wp
+	src.tapOffset = growInt32(src.tapOffset, g.k())
+	for r := range src.tapOffset {
 		i, j := g.tap(r % g.nLive)
-		dst := col[r*cols : (r+1)*cols]
-		for b := 0; b < nb; b++ {
-			src := x[((n0+b)*g.c+c)*g.h*g.w:]
-			out := dst[b*ohw : (b+1)*ohw]
-			for oy := 0; oy < g.oh; oy++ {
-				row := out[oy*g.ow : (oy+1)*g.ow]
-				iy := oy*g.sh - g.pt + i
-				if iy < 0 || iy >= g.h {
-					clear(row)
-					continue
-				}
-				line := src[iy*g.w : (iy+1)*g.w]
-				// Output columns whose input column lies inside the image: [ox0, ox1).
-				ox0 := min(g.ow, max(0, (g.pl-j+g.sw-1)/g.sw))
-				ox1 := min(g.ow, (g.w+g.pl-j+g.sw-1)/g.sw)
-				if ox1 < ox0 {
-					ox1 = ox0
-				}
-				clear(row[:ox0])
-				clear(row[ox1:])
-				ix := ox0*g.sw - g.pl + j
-				if g.sw == 1 {
-					copy(row[ox0:ox1], line[ix:])
-					continue
-				}
-				for ox := ox0; ox < ox1; ox++ {
-					row[ox] = line[ix]
-					ix += g.sw
-				}
-			}
+		src.tapOffset[r] = int32((r/g.nLive)*hp*wp + i*wp + j)
+	}
+	src.posOffset = growInt32(src.posOffset, g.oh*g.ow)
+	for oy := 0; oy < g.oh; oy++ {
+		for ox := 0; ox < g.ow; ox++ {
+			src.posOffset[oy*g.ow+ox] = int32(oy*g.sh*wp + ox*g.sw)
 		}
+	}
+	return src
+}
+
+// segment writes output positions [pos, pos+len(dst)) of one image and one row of the matrix, whose
+// pixels lie at img[posOffset[·]]: whole output rows as contiguous runs when the column stride is one,
+// the rest by gathering.
+func (s *colSource[T]) segment(dst, img []T, pos int) {
+	if !s.unitStride || len(dst) < 2*s.ow {
+		gather(dst, img, s.posOffset[pos:pos+len(dst)])
+		return
+	}
+	if ox := pos % s.ow; ox != 0 { // the rest of a started output row
+		h := s.ow - ox
+		gather(dst[:h], img, s.posOffset[pos:pos+h])
+		dst, pos = dst[h:], pos+h
+	}
+	rows := len(dst) / s.ow
+	copyRows(dst[:rows*s.ow], img[s.posOffset[pos]:], rows, s.ow, s.rowStride)
+	dst, pos = dst[rows*s.ow:], pos+rows*s.ow
+	gather(dst, img, s.posOffset[pos:pos+len(dst)])
+}
+
+// copyRows copies rows runs of width elements, srcStride apart in src, one after another into dst.
+func copyRows[T Float](dst, src []T, rows, width, srcStride int) {
+	if is32[T]() {
+		copyRowsFloat32(cast[float32](dst), cast[float32](src), rows, width, srcStride)
+		return
+	}
+	for r := 0; r < rows; r++ {
+		copy(dst[r*width:(r+1)*width], src[r*srcStride:])
+	}
+}
+
+// gather sets dst[q] = src[idx[q]], with AVX-512 gathers in float32 where the CPU has them.
+func gather[T Float](dst, src []T, idx []int32) {
+	if is32[T]() {
+		gatherFloat32(cast[float32](dst), cast[float32](src), idx)
+		return
+	}
+	idx = idx[:len(dst)]
+	for q := range dst {
+		dst[q] = src[idx[q]]
+	}
+}
+
+func growInt32(s []int32, n int) []int32 {
+	if cap(s) < n {
+		return make([]int32, n)
+	}
+	return s[:n]
+}
+
+// Rows writes rows [r0, r0+rows) × columns [c0, c0+cols) of the matrix into dst, row stride cols.
+func (s *colSource[T]) Rows(dst []T, r0, rows, c0, cols int) {
+	for r := 0; r < rows; r++ {
+		tap := int(s.tapOffset[r0+r])
+		out := dst[r*cols : (r+1)*cols]
+		b, pos := c0/s.ohw, c0%s.ohw
+		for w := 0; w < cols; {
+			run := min(s.ohw-pos, cols-w)
+			// Every offset is below imgStride, so the image slice bounds them all.
+			img := s.xp[b*s.imgStride+tap : (b+1)*s.imgStride]
+			s.segment(out[w:w+run], img, pos)
+			w += run
+			pos = 0
+			b++
+		}
+	}
+}
+
+// paddedInput returns images [n0, n0+nb) of x with each H×W plane copied into an HP×WP plane at (PT,
+// PL), zeros around it, from the run's memo when another kernel already padded them the same way.
+func paddedInput[T Float](e *Exec, g convGeometry, x []T, n0, nb, hp, wp int) []T {
+	size := nb * g.c * hp * wp
+	var xp []T
+	if e.memoOn {
+		buf, ready := memoFor[T](e, memoKey{kind: "pad", src: addressOf(x), geo: g, part: n0}, size)
+		if ready {
+			return buf
+		}
+		xp = buf
+	} else {
+		xp = scratch[T](e, 5, size)
+	}
+	job := jobOf[padJob[T]](e)
+	job.g, job.x, job.xp, job.hp, job.wp = g, x[n0*g.c*g.h*g.w:(n0+nb)*g.c*g.h*g.w], xp, hp, wp
+	e.parallel(nb*g.c, job)
+	job.x, job.xp = nil, nil
+	return xp
+}
+
+type padJob[T Float] struct {
+	g      convGeometry
+	x, xp  []T
+	hp, wp int
+}
+
+func (job *padJob[T]) Run(lo, hi int) {
+	g, hp, wp := job.g, job.hp, job.wp
+	for q := lo; q < hi; q++ {
+		src := job.x[q*g.h*g.w : (q+1)*g.h*g.w]
+		dst := job.xp[q*hp*wp : (q+1)*hp*wp]
+		clear(dst[:g.pt*wp])
+		for y := 0; y < g.h; y++ {
+			row := dst[(g.pt+y)*wp : (g.pt+y+1)*wp]
+			clear(row[:g.pl])
+			copy(row[g.pl:], src[y*g.w:(y+1)*g.w])
+			clear(row[g.pl+g.w:])
+		}
+		clear(dst[(g.pt+g.h)*wp:])
 	}
 }
 
@@ -315,22 +414,6 @@ func (job *scatterJob[T]) Run(lo, hi int) {
 	}
 }
 
-// columns returns the im2col matrix of images [n0, n0+nb) of x, from this run's memo when the forward
-// pass or the kernel gradient already built it.
-func columns[T Float](e *Exec, g convGeometry, x []T, n0, nb int) []T {
-	size := g.k() * nb * g.oh * g.ow
-	if !e.memoOn {
-		col := scratch[T](e, 0, size)
-		im2col(e, g, x, n0, nb, col)
-		return col
-	}
-	col, ready := memoFor[T](e, memoKey{kind: "im2col", src: addressOf(x), geo: g, part: n0}, size)
-	if !ready {
-		im2col(e, g, x, n0, nb, col)
-	}
-	return col
-}
-
 // gatheredGrad returns the output gradient of images [n0, n0+nb) as an O × (nb·OH·OW) matrix, from this
 // run's memo when the other convolution gradient already gathered it.
 func gatheredGrad[T Float](e *Exec, g convGeometry, dy []T, n0, nb int) []T {
@@ -360,16 +443,6 @@ func (g convGeometry) pointwise() bool {
 
 // perImage reports whether the convolution runs image by image (see perImageMin).
 func (g convGeometry) perImage() bool { return g.pointwise() || g.oh*g.ow >= perImageMin }
-
-// imageColumns returns the im2col matrix (C·KH·KW) × (OH·OW) of image n: the image itself for a
-// pointwise convolution.
-func imageColumns[T Float](e *Exec, g convGeometry, x []T, n int) []T {
-	if g.pointwise() {
-		size := g.c * g.h * g.w
-		return x[n*size : (n+1)*size]
-	}
-	return columns(e, g, x, n, 1)
-}
 
 // applyEpilogue applies the epilogue in place to y (N, O, P) when bias is non-nil.
 func applyEpilogue[T Float](e *Exec, y []T, n, o, p int, scale, bias []T, ep epilogue) {
@@ -412,15 +485,22 @@ func convForward[T Float](e *Exec, g convGeometry, x, w, y []T) error {
 	return convForwardEpilogue(e, g, x, w, y, nil, nil, epilogue{})
 }
 
-// convForwardEpilogue is convForward followed by the epilogue (when bias is non-nil).
+// convForwardEpilogue is convForward followed by the epilogue (when bias is non-nil). It multiplies the
+// weights by the input's im2col matrix, generated block by block inside the GEMM.
 func convForwardEpilogue[T Float](e *Exec, g convGeometry, x, w, y, scale, bias []T, ep epilogue) error {
 	k := g.k()
 	w = liveWeights(e, g, w)
 	ohw := g.oh * g.ow
 	if g.perImage() {
 		for n := 0; n < g.n; n++ {
-			col := imageColumns(e, g, x, n)
-			if err := gemm(e, false, false, g.o, ohw, k, 1, w, k, col, ohw, 0, y[n*g.o*ohw:(n+1)*g.o*ohw], ohw); err != nil {
+			yn := y[n*g.o*ohw : (n+1)*g.o*ohw]
+			var err error
+			if g.pointwise() {
+				err = gemm(e, false, false, g.o, ohw, k, 1, w, k, x[n*k*ohw:(n+1)*k*ohw], ohw, 0, yn, ohw)
+			} else {
+				err = gemmSource(e, false, false, g.o, ohw, k, 1, w, k, columnsOf(e, g, x, n, 1), 0, yn, ohw)
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -432,8 +512,7 @@ func convForwardEpilogue[T Float](e *Exec, g convGeometry, x, w, y, scale, bias 
 	for n0 := 0; n0 < g.n; n0 += chunk {
 		nb := min(chunk, g.n-n0)
 		cols := nb * ohw
-		col := columns(e, g, x, n0, nb)
-		if err := gemm(e, false, false, g.o, cols, k, 1, w, k, col, cols, 0, tmp, cols); err != nil {
+		if err := gemmSource(e, false, false, g.o, cols, k, 1, w, k, columnsOf(e, g, x, n0, nb), 0, tmp, cols); err != nil {
 			return err
 		}
 		scatterChannels(e, tmp, n0, nb, g.o, ohw, y, scale, bias, ep)
@@ -460,12 +539,18 @@ func convBackpropFilterLive[T Float](e *Exec, g convGeometry, x, dy, dw []T) err
 	ohw := g.oh * g.ow
 	if g.perImage() {
 		for n := 0; n < g.n; n++ {
-			col := imageColumns(e, g, x, n)
+			dyn := dy[n*g.o*ohw : (n+1)*g.o*ohw]
 			beta := T(1)
 			if n == 0 {
 				beta = 0
 			}
-			if err := gemm(e, false, true, g.o, k, ohw, 1, dy[n*g.o*ohw:(n+1)*g.o*ohw], ohw, col, ohw, beta, dw, k); err != nil {
+			var err error
+			if g.pointwise() {
+				err = gemm(e, false, true, g.o, k, ohw, 1, dyn, ohw, x[n*k*ohw:(n+1)*k*ohw], ohw, beta, dw, k)
+			} else {
+				err = gemmSource(e, false, true, g.o, k, ohw, 1, dyn, ohw, columnsOf(e, g, x, n, 1), beta, dw, k)
+			}
+			if err != nil {
 				return err
 			}
 		}
@@ -475,21 +560,24 @@ func convBackpropFilterLive[T Float](e *Exec, g convGeometry, x, dy, dw []T) err
 	for n0 := 0; n0 < g.n; n0 += chunk {
 		nb := min(chunk, g.n-n0)
 		cols := nb * ohw
-		col := columns(e, g, x, n0, nb)
 		dyg := gatheredGrad(e, g, dy, n0, nb)
 		beta := T(1)
 		if n0 == 0 {
 			beta = 0
 		}
-		if err := gemm(e, false, true, g.o, k, cols, 1, dyg, cols, col, cols, beta, dw, k); err != nil {
+		if err := gemmSource(e, false, true, g.o, k, cols, 1, dyg, cols, columnsOf(e, g, x, n0, nb), beta, dw, k); err != nil {
 			return err
 		}
 	}
 	return nil
 }
 
-// convBackpropInput computes dx = col2im(wᵀ · dy).
+// convBackpropInput computes dx = col2im(wᵀ · dy); a stride-1 convolution instead convolves dy with the
+// flipped, transposed kernel (see transposedConv), which needs neither the column matrix nor col2im.
 func convBackpropInput[T Float](e *Exec, g convGeometry, w, dy, dx []T) error {
+	if tg, ok := g.transposed(); ok && !g.pointwise() {
+		return convForward(e, tg, dy, flippedKernel(e, g, w), dx)
+	}
 	k := g.k()
 	w = liveWeights(e, g, w)
 	ohw := g.oh * g.ow
@@ -513,7 +601,7 @@ func convBackpropInput[T Float](e *Exec, g convGeometry, w, dy, dx []T) error {
 		}
 		return nil
 	}
-	chunk := g.imagesPerChunk()
+	chunk := max(1, min(g.n, colBudget/max(k*ohw, 1)))
 	dcol := scratch[T](e, 0, k*chunk*ohw)
 	clear(dx)
 	for n0 := 0; n0 < g.n; n0 += chunk {
@@ -526,4 +614,39 @@ func convBackpropInput[T Float](e *Exec, g convGeometry, w, dy, dx []T) error {
 		col2im(e, g, dcol, n0, nb, dx)
 	}
 	return nil
+}
+
+// transposed returns, for a stride-1 convolution, the convolution whose output is this one's input
+// gradient: dx = conv(dy, w′) with w′[c][o][i][j] = w[o][c][KH−1−i][KW−1−j] and padding KH−1−top,
+// KH−1−bottom (likewise for columns), which maps the OH×OW gradient back to H×W.
+func (g convGeometry) transposed() (convGeometry, bool) {
+	if g.sh != 1 || g.sw != 1 {
+		return convGeometry{}, false
+	}
+	pb, pr := g.oh+g.kh-1-g.h-g.pt, g.ow+g.kw-1-g.w-g.pl // this convolution's bottom and right padding
+	pad := Padding{Top: g.kh - 1 - g.pt, Bottom: g.kh - 1 - pb, Left: g.kw - 1 - g.pl, Right: g.kw - 1 - pr}
+	if pad.Top < 0 || pad.Bottom < 0 || pad.Left < 0 || pad.Right < 0 {
+		return convGeometry{}, false
+	}
+	tg, err := newConvGeometry(g.n, g.o, g.oh, g.ow, g.c, g.kh, g.kw, 1, 1, pad)
+	if err != nil || tg.oh != g.h || tg.ow != g.w {
+		return convGeometry{}, false
+	}
+	return tg, true
+}
+
+// flippedKernel returns w′[c][o][i][j] = w[o][c][KH−1−i][KW−1−j] (see transposed), in scratch slot 4.
+func flippedKernel[T Float](e *Exec, g convGeometry, w []T) []T {
+	taps := g.kh * g.kw
+	out := scratch[T](e, 4, len(w))
+	for o := 0; o < g.o; o++ {
+		for c := 0; c < g.c; c++ {
+			src := w[(o*g.c+c)*taps:][:taps]
+			dst := out[(c*g.o+o)*taps:][:taps]
+			for t, v := range src {
+				dst[taps-1-t] = v
+			}
+		}
+	}
+	return out
 }

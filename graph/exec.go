@@ -49,7 +49,7 @@ func jobOf[J any](e *Exec) *J {
 }
 
 // scratchSlots is how many scratch buffers one kernel may hold at once.
-const scratchSlots = 5
+const scratchSlots = 6
 
 type scratchBuf struct {
 	f32 []float32

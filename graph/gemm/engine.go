@@ -164,15 +164,16 @@ func (e *Engine) Dgemm(transA, transB bool, m, n, k int, alpha float64, a []floa
 	return nil
 }
 
-// plan splits C into at most s.threads strips of whole tiles along the
-// dimension with more tiles and returns how many it made.
+// plan splits C into at most s.threads strips of whole tiles, along rows or columns, and returns how
+// many it made. Splitting the columns makes every thread pack all of A, splitting the rows all of B:
+// it picks the split with the lower estimated cost per thread (tiles to compute plus elements to pack).
 func (s *state) plan(m, n, k, mr, nr int) int {
 	parts := s.threads
 	if s.closed || 2*float64(m)*float64(n)*float64(k) < minParallelFlops {
 		parts = 1
 	}
 	tm, tn := (m+mr-1)/mr, (n+nr-1)/nr
-	if tn >= tm {
+	if splitColumns(m, n, k, tm, tn, mr, nr, parts) {
 		parts = min(parts, tn)
 		for i := range parts {
 			s.spans[i] = span{0, m, min(n, i*tn/parts*nr), min(n, (i+1)*tn/parts*nr)}
@@ -184,6 +185,25 @@ func (s *state) plan(m, n, k, mr, nr int) int {
 		}
 	}
 	return parts
+}
+
+// packCost is the estimated cost of packing one element relative to one multiply-add of a tile:
+// packing moves data through the caches (and may transpose it) while the micro-kernel runs near peak.
+const packCost = 48
+
+// splitColumns reports whether splitting C by columns (each of parts threads packing all of A and its
+// share of B) costs less per thread than splitting it by rows (all of B, a share of A).
+func splitColumns(m, n, k, tm, tn, mr, nr, parts int) bool {
+	if parts <= 1 {
+		return tn >= tm
+	}
+	cost := func(tiles, shareTiles, whole, share int) float64 {
+		busiest := (shareTiles + parts - 1) / parts
+		return float64(busiest*tiles*mr*nr)*float64(k) + packCost*float64(k)*(float64(whole)+float64(share)/float64(parts))
+	}
+	byColumns := cost(tm, tn, m, n)
+	byRows := cost(tn, tm, n, m)
+	return byColumns <= byRows
 }
 
 // run computes the parts of the current call. The caller claims parts too,
@@ -232,11 +252,17 @@ func (s *state) part(i int) {
 	if s.is64 {
 		ws := &s.ws64[i]
 		ws.reserve(s.k64, sp.m1-sp.m0, sp.n1-sp.n0, s.p64.k)
+		if s.p64.src != nil {
+			ws.reserveSource(s.k64, sp.n1-sp.n0, s.p64.k)
+		}
 		gemmBlock(s.k64, &s.p64, ws, sp.m0, sp.m1, sp.n0, sp.n1)
 		return
 	}
 	ws := &s.ws32[i]
 	ws.reserve(s.k32, sp.m1-sp.m0, sp.n1-sp.n0, s.p32.k)
+	if s.p32.src != nil {
+		ws.reserveSource(s.k32, sp.n1-sp.n0, s.p32.k)
+	}
 	gemmBlock(s.k32, &s.p32, ws, sp.m0, sp.m1, sp.n0, sp.n1)
 }
 

@@ -7,11 +7,13 @@ type problem[T float] struct {
 	alpha, beta    T
 	a, b, c        []T
 	lda, ldb, ldc  int
+	src            Source[T] // supplies B when set (b is then nil)
 }
 
 // workspace holds one thread's packing buffers.
 type workspace[T float] struct {
 	ap, bp, tile []T
+	rows         []T // a Source's block before packing
 }
 
 // reserve grows the buffers to what kern needs for an rows×cols block of C
@@ -26,6 +28,14 @@ func (ws *workspace[T]) reserve(kern *kernel[T], rows, cols, k int) {
 	}
 	if n := kern.mr * kern.nr; len(ws.tile) < n {
 		ws.tile = make([]T, n)
+	}
+}
+
+// reserveSource also grows the buffer a Source writes its blocks into.
+func (ws *workspace[T]) reserveSource(kern *kernel[T], cols, k int) {
+	kc := min(kern.kc, (k+15)&^15)
+	if n := max(min(kern.nc, cols), kern.nr*kc); len(ws.rows) < n {
+		ws.rows = make([]T, n)
 	}
 }
 
@@ -46,7 +56,11 @@ func gemmBlock[T float](kern *kernel[T], p *problem[T], ws *workspace[T], m0, m1
 			if pc > 0 {
 				beta = 1
 			}
-			packB(kern, p.transB, p.b, p.ldb, pc, kc, jc, nc, kern.nr, ws.bp)
+			if p.src != nil {
+				packBSource(kern, p.transB, p.src, pc, kc, jc, nc, kern.nr, ws.bp, ws.rows)
+			} else {
+				packB(kern, p.transB, p.b, p.ldb, pc, kc, jc, nc, kern.nr, ws.bp)
+			}
 			for ic := m0; ic < m1; ic += kern.mc {
 				mc := min(kern.mc, m1-ic)
 				packA(kern, p.transA, p.a, p.lda, ic, mc, pc, kc, kern.mr, ws.ap)

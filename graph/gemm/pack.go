@@ -55,6 +55,10 @@ func packB[T float](kern *kernel[T], trans bool, b []T, ldb, p0, kc, j0, nc, nr 
 // interleave writes d[p*ld+c] = src[c*lds+p] for c < cnt, p < kc: it turns cnt
 // contiguous source rows into the columns of a panel with row stride ld.
 func interleave[T float](kern *kernel[T], d []T, ld int, src []T, lds, cnt, kc int) {
+	if cnt == 6 && ld == 6 {
+		interleave6(d, src, lds, kc)
+		return
+	}
 	c := 0
 	if g := kern.tgroup; kern.transpose != nil {
 		for ; c+g <= cnt; c += g {
@@ -88,5 +92,21 @@ func zeroCols[T float](d []T, ld, cnt, kc int) {
 	}
 	for p := 0; p < kc; p++ {
 		clear(d[p*ld+cnt : (p+1)*ld])
+	}
+}
+
+// interleave6 is interleave for a full panel of six rows (the AVX-512 and AVX2 kernels' MR): six loads
+// and one six-element store per k step.
+func interleave6[T float](d, src []T, lds, kc int) {
+	s0 := src[:kc]
+	s1 := src[lds:][:kc]
+	s2 := src[2*lds:][:kc]
+	s3 := src[3*lds:][:kc]
+	s4 := src[4*lds:][:kc]
+	s5 := src[5*lds:][:kc]
+	d = d[:6*kc]
+	for p := range s0 {
+		o := d[6*p:][:6]
+		o[0], o[1], o[2], o[3], o[4], o[5] = s0[p], s1[p], s2[p], s3[p], s4[p], s5[p]
 	}
 }
