@@ -135,11 +135,16 @@ type colSource[T Float] struct {
 	ohw       int
 	tapOffset []int32 // per row: c·H′W′ + i·W′ + j
 	posOffset []int32 // per output position: oy·SH·W′ + ox·SW
-	// With unit column stride an output row reads one contiguous run of the padded image: ow pixels,
-	// rowStride apart from one output row to the next.
-	unitStride    bool
+	// colOffset is posOffset for every column: image·imgStride + posOffset[position].
+	colOffset []int32
+	// With unit column stride and rows of at least minRowCopy pixels, an output row reads one
+	// contiguous run of the padded image: ow pixels, rowStride apart from one output row to the next.
+	rowCopy       bool
 	ow, rowStride int
 }
+
+// minRowCopy is the narrowest output row colSource copies as a run rather than gathers.
+const minRowCopy = 8
 
 // paddedSize returns the padded image's height and width: the input with PT/PL rows and columns of
 // zeros before it and enough after it for every tap of every output position.
@@ -155,7 +160,7 @@ func columnsOf[T Float](e *Exec, g convGeometry, x []T, n0, nb int) *colSource[T
 	src := jobOf[colSource[T]](e)
 	src.xp = paddedInput(e, g, x, n0, nb, hp, wp)
 	src.imgStride, src.ohw = g.c*hp*wp, g.oh*g.ow
-	src.unitStride, src.ow, src.rowStride = g.sw == 1, g.ow, g.sh*wp
+	src.rowCopy, src.ow, src.rowStride = g.sw == 1 && g.ow >= minRowCopy, g.ow, g.sh*wp
 	src.tapOffset = growInt32(src.tapOffset, g.k())
 	for r := range src.tapOffset {
 		i, j := g.tap(r % g.nLive)
@@ -167,6 +172,14 @@ func columnsOf[T Float](e *Exec, g convGeometry, x []T, n0, nb int) *colSource[T
 			src.posOffset[oy*g.ow+ox] = int32(oy*g.sh*wp + ox*g.sw)
 		}
 	}
+	if !src.rowCopy {
+		src.colOffset = growInt32(src.colOffset, nb*src.ohw)
+		for b := 0; b < nb; b++ {
+			for p, o := range src.posOffset {
+				src.colOffset[b*src.ohw+p] = int32(b*src.imgStride) + o
+			}
+		}
+	}
 	return src
 }
 
@@ -174,7 +187,7 @@ func columnsOf[T Float](e *Exec, g convGeometry, x []T, n0, nb int) *colSource[T
 // pixels lie at img[posOffset[·]]: whole output rows as contiguous runs when the column stride is one,
 // the rest by gathering.
 func (s *colSource[T]) segment(dst, img []T, pos int) {
-	if !s.unitStride || len(dst) < 2*s.ow {
+	if len(dst) < 2*s.ow {
 		gather(dst, img, s.posOffset[pos:pos+len(dst)])
 		return
 	}
@@ -224,6 +237,10 @@ func (s *colSource[T]) Rows(dst []T, r0, rows, c0, cols int) {
 	for r := 0; r < rows; r++ {
 		tap := int(s.tapOffset[r0+r])
 		out := dst[r*cols : (r+1)*cols]
+		if !s.rowCopy { // one gather across images: small maps make short runs
+			gather(out, s.xp[tap:], s.colOffset[c0:c0+cols])
+			continue
+		}
 		b, pos := c0/s.ohw, c0%s.ohw
 		for w := 0; w < cols; {
 			run := min(s.ohw-pos, cols-w)
@@ -575,7 +592,7 @@ func convBackpropFilterLive[T Float](e *Exec, g convGeometry, x, dy, dw []T) err
 // convBackpropInput computes dx = col2im(wᵀ · dy); a stride-1 convolution instead convolves dy with the
 // flipped, transposed kernel (see transposedConv), which needs neither the column matrix nor col2im.
 func convBackpropInput[T Float](e *Exec, g convGeometry, w, dy, dx []T) error {
-	if tg, ok := g.transposed(); ok && !g.pointwise() {
+	if tg, ok := g.transposed(); ok && !g.pointwise() && g.allLive() {
 		return convForward(e, tg, dy, flippedKernel(e, g, w), dx)
 	}
 	k := g.k()
@@ -637,16 +654,29 @@ func (g convGeometry) transposed() (convGeometry, bool) {
 
 // flippedKernel returns w′[c][o][i][j] = w[o][c][KH−1−i][KW−1−j] (see transposed), in scratch slot 4.
 func flippedKernel[T Float](e *Exec, g convGeometry, w []T) []T {
+	job := jobOf[flipJob[T]](e)
+	job.g, job.w, job.out = g, w, scratch[T](e, 4, len(w))
+	e.parallel(g.o, job)
+	out := job.out
+	job.w, job.out = nil, nil
+	return out
+}
+
+type flipJob[T Float] struct {
+	g      convGeometry
+	w, out []T
+}
+
+func (job *flipJob[T]) Run(lo, hi int) {
+	g := job.g
 	taps := g.kh * g.kw
-	out := scratch[T](e, 4, len(w))
-	for o := 0; o < g.o; o++ {
+	for o := lo; o < hi; o++ {
 		for c := 0; c < g.c; c++ {
-			src := w[(o*g.c+c)*taps:][:taps]
-			dst := out[(c*g.o+o)*taps:][:taps]
+			src := job.w[(o*g.c+c)*taps:][:taps]
+			dst := job.out[(c*g.o+o)*taps:][:taps]
 			for t, v := range src {
 				dst[taps-1-t] = v
 			}
 		}
 	}
-	return out
 }
