@@ -197,19 +197,19 @@ func (s *colSource[T]) segment(dst, img []T, pos int) {
 		dst, pos = dst[h:], pos+h
 	}
 	rows := len(dst) / s.ow
-	copyRows(dst[:rows*s.ow], img[s.posOffset[pos]:], rows, s.ow, s.rowStride)
+	copyRows(dst[:rows*s.ow], img[s.posOffset[pos]:], rows, s.ow, s.rowStride, s.ow)
 	dst, pos = dst[rows*s.ow:], pos+rows*s.ow
 	gather(dst, img, s.posOffset[pos:pos+len(dst)])
 }
 
-// copyRows copies rows runs of width elements, srcStride apart in src, one after another into dst.
-func copyRows[T Float](dst, src []T, rows, width, srcStride int) {
+// copyRows copies rows runs of width elements, srcStride apart in src, to dst rows dstStride apart.
+func copyRows[T Float](dst, src []T, rows, width, srcStride, dstStride int) {
 	if is32[T]() {
-		copyRowsFloat32(cast[float32](dst), cast[float32](src), rows, width, srcStride)
+		copyRowsFloat32(cast[float32](dst), cast[float32](src), rows, width, srcStride, dstStride)
 		return
 	}
 	for r := 0; r < rows; r++ {
-		copy(dst[r*width:(r+1)*width], src[r*srcStride:])
+		copy(dst[r*dstStride:r*dstStride+width], src[r*srcStride:])
 	}
 }
 
@@ -258,19 +258,20 @@ func (s *colSource[T]) Rows(dst []T, r0, rows, c0, cols int) {
 // PL), zeros around it, from the run's memo when another kernel already padded them the same way.
 func paddedInput[T Float](e *Exec, g convGeometry, x []T, n0, nb, hp, wp int) []T {
 	size := nb * g.c * hp * wp
-	var xp []T
+	job := jobOf[padJob[T]](e)
 	if e.memoOn {
 		buf, ready := memoFor[T](e, memoKey{kind: "pad", src: addressOf(x), geo: g, part: n0}, size)
 		if ready {
 			return buf
 		}
-		xp = buf
+		// A memo buffer serves this geometry only and is zero when made: its border stays zero.
+		job.xp, job.border = buf, false
 	} else {
-		xp = scratch[T](e, 5, size)
+		job.xp, job.border = scratch[T](e, 5, size), true
 	}
-	job := jobOf[padJob[T]](e)
-	job.g, job.x, job.xp, job.hp, job.wp = g, x[n0*g.c*g.h*g.w:(n0+nb)*g.c*g.h*g.w], xp, hp, wp
+	job.g, job.x, job.hp, job.wp = g, x[n0*g.c*g.h*g.w:(n0+nb)*g.c*g.h*g.w], hp, wp
 	e.parallel(nb*g.c, job)
+	xp := job.xp
 	job.x, job.xp = nil, nil
 	return xp
 }
@@ -279,6 +280,7 @@ type padJob[T Float] struct {
 	g      convGeometry
 	x, xp  []T
 	hp, wp int
+	border bool // write the zero border too
 }
 
 func (job *padJob[T]) Run(lo, hi int) {
@@ -286,14 +288,16 @@ func (job *padJob[T]) Run(lo, hi int) {
 	for q := lo; q < hi; q++ {
 		src := job.x[q*g.h*g.w : (q+1)*g.h*g.w]
 		dst := job.xp[q*hp*wp : (q+1)*hp*wp]
-		clear(dst[:g.pt*wp])
-		for y := 0; y < g.h; y++ {
-			row := dst[(g.pt+y)*wp : (g.pt+y+1)*wp]
-			clear(row[:g.pl])
-			copy(row[g.pl:], src[y*g.w:(y+1)*g.w])
-			clear(row[g.pl+g.w:])
+		if job.border {
+			clear(dst[:g.pt*wp])
+			for y := 0; y < g.h; y++ {
+				row := dst[(g.pt+y)*wp : (g.pt+y+1)*wp]
+				clear(row[:g.pl])
+				clear(row[g.pl+g.w:])
+			}
+			clear(dst[(g.pt+g.h)*wp:])
 		}
-		clear(dst[(g.pt+g.h)*wp:])
+		copyRows(dst[g.pt*wp+g.pl:], src, g.h, g.w, g.w, wp)
 	}
 }
 

@@ -33,23 +33,23 @@ func gatherFloat32(dst, src []float32, idx []int32) {
 	}
 }
 
-// copyRows16AVX512 copies rows (≥ 1) runs of width (1..16) floats, srcStride apart in src, one after
-// another into dst, with one masked load and store per run.
+// copyRows16AVX512 copies rows (≥ 1) runs of width (1..16) floats, srcStride apart in src, to dst rows
+// dstStride apart, with one masked load and store per run.
 //
 //go:noescape
-func copyRows16AVX512(dst, src *float32, rows, width, srcStride int)
+func copyRows16AVX512(dst, src *float32, rows, width, srcStride, dstStride int)
 
-// copyRowsFloat32 copies rows runs of width floats, srcStride apart in src, one after another into dst.
-func copyRowsFloat32(dst, src []float32, rows, width, srcStride int) {
-	if rows <= 0 {
+// copyRowsFloat32 copies rows runs of width floats, srcStride apart in src, to dst rows dstStride apart.
+func copyRowsFloat32(dst, src []float32, rows, width, srcStride, dstStride int) {
+	if rows <= 0 || width <= 0 {
 		return
 	}
-	_, _ = dst[rows*width-1], src[(rows-1)*srcStride+width-1]
+	_, _ = dst[(rows-1)*dstStride+width-1], src[(rows-1)*srcStride+width-1]
 	if haveAVX512 && width <= 16 {
-		copyRows16AVX512(&dst[0], &src[0], rows, width, srcStride)
+		copyRows16AVX512(&dst[0], &src[0], rows, width, srcStride, dstStride)
 		return
 	}
 	for r := 0; r < rows; r++ {
-		copy(dst[r*width:(r+1)*width], src[r*srcStride:])
+		copy(dst[r*dstStride:r*dstStride+width], src[r*srcStride:])
 	}
 }

@@ -22,21 +22,22 @@ loop:
 	VZEROUPPER
 	RET
 
-// func copyRows16AVX512(dst, src *float32, rows, width, srcStride int)
-// Copies rows runs of width (1..16) floats, src rows srcStride floats apart, packed into dst.
-TEXT ·copyRows16AVX512(SB), NOSPLIT, $0-40
+// func copyRows16AVX512(dst, src *float32, rows, width, srcStride, dstStride int)
+// Copies rows runs of width (1..16) floats from src rows srcStride floats apart to dst rows dstStride
+// floats apart.
+TEXT ·copyRows16AVX512(SB), NOSPLIT, $0-48
 	MOVQ dst+0(FP), DI
 	MOVQ src+8(FP), SI
 	MOVQ rows+16(FP), R8
 	MOVQ width+24(FP), CX
 	MOVQ srcStride+32(FP), DX
+	MOVQ dstStride+40(FP), BX
 	SHLQ $2, DX
+	SHLQ $2, BX
 	MOVQ $1, AX
 	SHLQ CX, AX
 	DECQ AX
 	KMOVW AX, K1
-	MOVQ CX, BX
-	SHLQ $2, BX
 
 rowloop:
 	VMOVUPS.Z (SI), K1, Z0

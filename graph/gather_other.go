@@ -10,9 +10,9 @@ func gatherFloat32(dst, src []float32, idx []int32) {
 	}
 }
 
-// copyRowsFloat32 copies rows runs of width floats, srcStride apart in src, one after another into dst.
-func copyRowsFloat32(dst, src []float32, rows, width, srcStride int) {
+// copyRowsFloat32 copies rows runs of width floats, srcStride apart in src, to dst rows dstStride apart.
+func copyRowsFloat32(dst, src []float32, rows, width, srcStride, dstStride int) {
 	for r := 0; r < rows; r++ {
-		copy(dst[r*width:(r+1)*width], src[r*srcStride:])
+		copy(dst[r*dstStride:r*dstStride+width], src[r*srcStride:])
 	}
 }
