@@ -277,6 +277,11 @@ func (p *Plan) lowerStep(s *graph.Step) error {
 	case graph.MaxPool2DGrad:
 		g := poolWindow(k.Window, in[0].Shape(), in[1].Shape())
 		p.launch("maxpool_grad", out.Shape().TotalSize(), append([]Arg{ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(p.at(in[2])), ptr(p.at(out))}, g.args()...)...)
+	case graph.MaxPoolReLUGrad:
+		// The pooling's gradient, then ReLU's mask in place.
+		g := poolWindow(k.Window, in[0].Shape(), in[1].Shape())
+		p.launch("maxpool_grad", out.Shape().TotalSize(), append([]Arg{ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(p.at(in[2])), ptr(p.at(out))}, g.args()...)...)
+		p.launch("relu_grad", out.Shape().TotalSize(), ptr(p.at(in[0])), ptr(p.at(out)), ptr(p.at(out)))
 	case graph.AvgPool2D:
 		g := poolWindow(k.Window, in[0].Shape(), out.Shape())
 		p.launch("avgpool", out.Shape().TotalSize(), append([]Arg{ptr(p.at(in[0])), ptr(p.at(out))}, g.args()...)...)

@@ -17,6 +17,8 @@ import (
 //	Conv2D → BatchNormInfer → ReLU   conv2d_batchnorm_relu (x, w, γ, β, mean, variance)
 //	Conv2D → BatchNormInfer          conv2d_batchnorm      (x, w, γ, β, mean, variance)
 //	Dense → ReLU                     dense_relu            (x, w, b)
+//	MaxPool2DGrad → ReLUGrad         maxpool2d_relu_grad   (x, y, dy), when x is the ReLU output
+//	                                                       both read (the gradient of ReLU → MaxPool)
 //
 // Inference-mode batch normalisation is a per-channel affine map, so it folds into the convolution's
 // epilogue (a frozen backbone runs in inference mode).
@@ -66,6 +68,12 @@ func planFusion(order G.Nodes, outputs G.Nodes) (map[*G.Node]*fusion, map[*G.Nod
 					fused[n] = &fusion{kernel: ConvBN{Conv2D: conv, Eps: bn.Eps, ReLU: true}, inputs: append(G.Nodes{cc[0], cc[1]}, bc[1:]...)}
 					absorbed[in], absorbed[bc[0]] = true, true
 				}
+			}
+		case ReLUGrad:
+			ys, grad := childrenOf(n)[0], childrenOf(n)[1]
+			if pool, ok := grad.Op().(MaxPool2DGrad); ok && private(grad) && childrenOf(grad)[0] == ys {
+				fused[n] = &fusion{kernel: MaxPoolReLUGrad{Window: pool.Window}, inputs: childrenOf(grad)}
+				absorbed[grad] = true
 			}
 		case BatchNormInfer:
 			bc := childrenOf(n)
@@ -128,6 +136,25 @@ func (k ConvBias) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
 		return convForwardEpilogue(e, geo, floats[float32](ins[0]), floats[float32](ins[1]), floats[float32](out), nil, floats[float32](ins[2]), ep)
 	}
 	return convForwardEpilogue(e, geo, floats[float64](ins[0]), floats[float64](ins[1]), floats[float64](out), nil, floats[float64](ins[2]), ep)
+}
+
+// MaxPoolReLUGrad (a fused kernel) is ReLUGrad(x, MaxPool2DGrad(x, y, dy)) for the ReLU output x that a
+// max pooling read: the pooling's gradient, kept only where the window's maximum is positive.
+type MaxPoolReLUGrad struct{ Window Window }
+
+func (MaxPoolReLUGrad) Kind() string { return "maxpool2d_relu_grad" }
+
+func (k MaxPoolReLUGrad) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) error {
+	g, err := k.Window.geometry(k.Kind(), ins[0].Shape())
+	if err != nil {
+		return err
+	}
+	if ins[0].Dtype() == tensor.Float32 {
+		maxPoolGrad(e, g, floats[float32](ins[0]), floats[float32](ins[1]), floats[float32](ins[2]), floats[float32](out), true)
+	} else {
+		maxPoolGrad(e, g, floats[float64](ins[0]), floats[float64](ins[1]), floats[float64](ins[2]), floats[float64](out), true)
+	}
+	return nil
 }
 
 // DenseReLU (a fused kernel) is Dense followed by ReLU.

@@ -49,7 +49,7 @@ func TestFusedProgramMatchesTapeMachine(t *testing.T) {
 	for _, s := range prog.Steps() {
 		kinds[s.Kernel.Kind()] = true
 	}
-	for _, k := range []string{"conv2d_bias_relu", "dense_relu"} {
+	for _, k := range []string{"conv2d_bias_relu", "dense_relu", "maxpool2d_relu_grad"} {
 		if !kinds[k] {
 			t.Fatalf("program has no %s kernel; kinds %v", k, kinds)
 		}

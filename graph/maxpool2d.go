@@ -104,9 +104,9 @@ func (op MaxPool2DGrad) Exec(e *Exec, out *tensor.Dense, ins []*tensor.Dense) er
 		return err
 	}
 	if ins[0].Dtype() == tensor.Float32 {
-		maxPoolGrad(e, g, floats[float32](ins[0]), floats[float32](ins[1]), floats[float32](ins[2]), floats[float32](out))
+		maxPoolGrad(e, g, floats[float32](ins[0]), floats[float32](ins[1]), floats[float32](ins[2]), floats[float32](out), false)
 	} else {
-		maxPoolGrad(e, g, floats[float64](ins[0]), floats[float64](ins[1]), floats[float64](ins[2]), floats[float64](out))
+		maxPoolGrad(e, g, floats[float64](ins[0]), floats[float64](ins[1]), floats[float64](ins[2]), floats[float64](out), false)
 	}
 	return nil
 }

@@ -110,22 +110,26 @@ func (job *maxPool2x2Job[T]) Run(lo, hi int) {
 // maxPoolGrad routes each output gradient to the first element (row-major) of its window that equals
 // the window's maximum y, the element maxPool picked. Scanning for the known maximum stops at the first
 // match, so it mispredicts one branch per window instead of one per running-maximum update.
-func maxPoolGrad[T Float](e *Exec, g convGeometry, x, y, dy, dx []T) {
+//
+// With positive set it computes ReLUGrad(x, MaxPool2DGrad(x, y, dy)) for a pooled ReLU output x: a
+// window's maximum y is where its gradient goes, and x there is y, so the gradient passes where y > 0.
+func maxPoolGrad[T Float](e *Exec, g convGeometry, x, y, dy, dx []T, positive bool) {
 	if g.is2x2() {
-		maxPoolGrad2x2(e, g, x, y, dy, dx)
+		maxPoolGrad2x2(e, g, x, y, dy, dx, positive)
 		return
 	}
 	job := jobOf[maxPoolGradJob[T]](e)
-	job.g, job.x, job.y, job.dy, job.dx = g, x, y, dy, dx
+	job.g, job.x, job.y, job.dy, job.dx, job.positive = g, x, y, dy, dx, positive
 	e.parallel(g.n*g.c, job)
 }
 
 type maxPoolGradJob[T Float] struct {
-	g  convGeometry
-	x  []T
-	y  []T
-	dy []T
-	dx []T
+	g        convGeometry
+	x        []T
+	y        []T
+	dy       []T
+	dx       []T
+	positive bool
 }
 
 func (job *maxPoolGradJob[T]) Run(lo, hi int) {
@@ -138,6 +142,9 @@ func (job *maxPoolGradJob[T]) Run(lo, hi int) {
 			for ox := 0; ox < g.ow; ox++ {
 				y0, y1, x0, x1 := g.window(oy, ox)
 				m := out[oy*g.ow+ox]
+				if job.positive && !(m > 0) {
+					continue
+				}
 				at := firstEqual(in, g.w, y0, y1, x0, x1, m)
 				d[at] += grad[oy*g.ow+ox]
 			}
@@ -227,18 +234,19 @@ func (job *avgPoolGradJob[T]) Run(lo, hi int) {
 }
 
 // maxPoolGrad2x2 is maxPoolGrad for 2×2 windows with stride 2 and no padding.
-func maxPoolGrad2x2[T Float](e *Exec, g convGeometry, x, y, dy, dx []T) {
+func maxPoolGrad2x2[T Float](e *Exec, g convGeometry, x, y, dy, dx []T, positive bool) {
 	job := jobOf[maxPoolGrad2x2Job[T]](e)
-	job.g, job.x, job.y, job.dy, job.dx = g, x, y, dy, dx
+	job.g, job.x, job.y, job.dy, job.dx, job.positive = g, x, y, dy, dx, positive
 	e.parallel(g.n*g.c, job)
 }
 
 type maxPoolGrad2x2Job[T Float] struct {
-	g  convGeometry
-	x  []T
-	y  []T
-	dy []T
-	dx []T
+	g        convGeometry
+	x        []T
+	y        []T
+	dy       []T
+	dx       []T
+	positive bool
 }
 
 func (job *maxPoolGrad2x2Job[T]) Run(lo, hi int) {
@@ -249,7 +257,11 @@ func (job *maxPoolGrad2x2Job[T]) Run(lo, hi int) {
 		clear(d)
 		for oy := 0; oy < g.oh; oy++ {
 			for ox := 0; ox < g.ow; ox++ {
-				at := firstEqual(in, g.w, 2*oy, 2*oy+2, 2*ox, 2*ox+2, out[oy*g.ow+ox])
+				m := out[oy*g.ow+ox]
+				if job.positive && !(m > 0) {
+					continue
+				}
+				at := firstEqual(in, g.w, 2*oy, 2*oy+2, 2*ox, 2*ox+2, m)
 				d[at] = grad[oy*g.ow+ox]
 			}
 		}

@@ -27,7 +27,7 @@ func BenchmarkMaxPool3x3(b *testing.B) {
 	})
 	b.Run("gradient", func(b *testing.B) {
 		for i := 0; i < b.N; i++ {
-			maxPoolGrad(e, g, x, y, y, dx)
+			maxPoolGrad(e, g, x, y, y, dx, false)
 		}
 	})
 }
