@@ -9,8 +9,9 @@ import (
 // by its last consumer is free for a later node of the same dtype and size. Training graphs hold every
 // forward activation and every gradient, so reuse roughly halves their memory (Xception fine-tuning at
 // 224×224, batch 32, did not fit in 24 GB without it). Kept for the whole run: requested outputs (the
-// caller reads them), inputs, and the inputs of convolution kernels, whose im2col and gathered-gradient
-// memos are keyed by buffer address (memo.go) and must not meet a different tensor at the same address.
+// caller reads them), inputs, and the inputs of convolution kernels, whose padded-input and
+// gathered-gradient memos are keyed by buffer address (memo.go) and must not meet a different tensor at
+// the same address.
 
 // bufferPlan assigns buffers while a program is compiled.
 type bufferPlan struct {
@@ -61,7 +62,8 @@ func planBuffers(order G.Nodes, fused map[*G.Node]*fusion, absorbed map[*G.Node]
 // convMemoized reports which inputs of a step a convolution kernel memoises by address.
 func convMemoized(n *G.Node, f *fusion) map[int]bool {
 	if f != nil {
-		if _, ok := f.kernel.(ConvBias); ok {
+		switch f.kernel.(type) {
+		case ConvBias, ConvBN:
 			return map[int]bool{0: true}
 		}
 		return nil

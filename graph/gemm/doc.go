@@ -2,6 +2,14 @@
 // which carries nearly all CPU training time once convolutions are lowered to
 // im2col + GEMM, and a float64 DGEMM used by gradient checks.
 //
+// # Implicit operands
+//
+// SgemmSource and DgemmSource take B from a Source instead of a slice: the
+// packing asks it for blocks of rows (k×n, or n×k when transposed) as it goes,
+// so an operand that is never stored whole, such as a convolution's im2col
+// matrix, is generated block by block into cache-resident buffers and packed
+// from there (an implicit GEMM).
+//
 // # Semantics
 //
 // Matrices are row-major with BLAS semantics:
@@ -57,9 +65,11 @@
 //
 // An Engine owns threads-1 persistent worker goroutines plus the caller's
 // goroutine, and one set of packing buffers per part. Each call splits C into
-// threads contiguous strips, whole micro-tiles wide, along the dimension with
-// more tiles; every part packs and multiplies its own strip, so parts need no
-// synchronisation. Parts are claimed through one atomic counter by the caller
+// threads contiguous strips, whole micro-tiles wide, along rows or columns,
+// whichever an estimate of the busiest thread's work (its tiles, plus the
+// packing every thread repeats: all of A when splitting columns, all of B when
+// splitting rows) says is cheaper; every part packs and multiplies its own
+// strip, so parts need no synchronisation. Parts are claimed through one atomic counter by the caller
 // and by whichever workers are awake, so a call never waits for a worker
 // that has not started (at worst the caller does all parts). Idle workers
 // poll for about 200µs before parking, and the caller polls briefly for the
