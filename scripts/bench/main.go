@@ -1,9 +1,11 @@
 // Command bench times one training step (forward, backward, optimizer) of fovea's models and of the
 // identical PyTorch models (scripts/torchref/fashion.py) one after the other on this machine, on the CPU
-// or a GPU, and prints images/s, the fovea/PyTorch ratio and each process's peak memory.
+// or a GPU, and prints images/s, the fovea/PyTorch ratio and each process's peak memory. For Xception
+// it times the forward pass at 224×224×3 in inference mode (scripts/torchref/xception.py).
 //
 //	go run ./scripts/bench                                   # CNN and FCN at batch 32 and 128, CPU, 2 threads
 //	go run ./scripts/bench -models resnet34                  # ResNet-34 on 28×28×1
+//	go run ./scripts/bench -models xception -batches 8 -steps 3   # Xception's forward pass
 //	go run ./scripts/bench -models cnn -batches 32 -threads 2
 //	go run -tags gpu ./scripts/bench -device cuda -batches 32,256   # on GPU 0, against PyTorch eager (cuDNN)
 package main
@@ -36,7 +38,7 @@ type result struct {
 }
 
 func main() {
-	models := flag.String("models", "cnn,fcn", "comma-separated models: cnn, fcn, resnet34 (28×28×1)")
+	models := flag.String("models", "cnn,fcn", "comma-separated models: cnn, fcn, resnet34 (28×28×1), xception (forward pass, 224×224×3)")
 	batches := flag.String("batches", "32,128", "comma-separated batch sizes")
 	threads := flag.Int("threads", 2, "threads for both fovea and PyTorch")
 	device := flag.String("device", "cpu", "device for both fovea and PyTorch: cpu, or cuda (fovea needs a build with -tags gpu)")
@@ -67,7 +69,11 @@ func main() {
 			}
 			var theirs result
 			if *python != "" {
-				if theirs, err = run(*python, "scripts/torchref/fashion.py", "bench", "--model", m, "--batch", b,
+				script := "scripts/torchref/fashion.py"
+				if m == "xception" {
+					script = "scripts/torchref/xception.py"
+				}
+				if theirs, err = run(*python, script, "bench", "--model", m, "--batch", b,
 					"--threads", strconv.Itoa(*threads), "--device", *device, "--steps", strconv.Itoa(*steps), "--repeats", strconv.Itoa(*repeats)); err != nil {
 					fmt.Fprintln(os.Stderr, "bench: pytorch:", err)
 				}
@@ -106,7 +112,8 @@ func run(name string, args ...string) (result, error) {
 	return r, nil
 }
 
-// measureOne times fovea's training step for "model:batch" on random data and prints a result line.
+// measureOne times fovea's training step (Xception: its forward pass) for "model:batch" on random data
+// and prints a result line.
 func measureOne(spec, device string, threads, steps, repeats int) error {
 	name, b, ok := strings.Cut(spec, ":")
 	batch, err := strconv.Atoi(b)
@@ -121,15 +128,23 @@ func measureOne(spec, device string, threads, steps, repeats int) error {
 		model = arch.FashionFCN{}
 	case "resnet34":
 		model = arch.ResNet34(1, 28, 28, 10)
+	case "xception":
+		if device != "cpu" {
+			return fmt.Errorf("the xception forward-pass benchmark runs on the CPU only")
+		}
+		model = arch.Classifier{Backbone: arch.Xception{Height: 224, Width: 224}, NumClasses: 1000}
 	default:
 		return fmt.Errorf("unknown model %q", name)
 	}
-	t, err := training.NewTrainer(model, nil, training.Config{BatchSize: batch, Threads: threads, Device: device,
+	t, err := training.NewTrainer(model, nil, training.Config{BatchSize: batch, EvalBatchSize: batch, Threads: threads, Device: device,
 		Optimizer: training.OptimizerConfig{Name: "nadam"}, Norm: &data.Standardizer{}})
 	if err != nil {
 		return err
 	}
 	defer t.Close()
+	if name == "xception" {
+		return measureForward(t, name, batch, steps, repeats)
+	}
 	c, h, w := model.InputShape()
 	rng := rand.New(rand.NewPCG(1, 2))
 	x, y := make([]float32, batch*c*h*w), make([]int32, batch)
@@ -149,6 +164,31 @@ func measureOne(spec, device string, threads, steps, repeats int) error {
 		start := time.Now()
 		for s := 0; s < steps; s++ {
 			if _, _, err := t.TrainOnBatch(x, y, 1e-3); err != nil {
+				return err
+			}
+		}
+		best = min(best, time.Since(start))
+	}
+	res := result{Impl: "fovea", Model: name, Batch: batch,
+		ImagesPerSec: float64(steps*batch) / best.Seconds(), MsPerStep: 1000 * best.Seconds() / float64(steps), PeakRSSMB: peakRSSMB()}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// measureForward times the model's inference-mode program (forward pass, loss and accuracy) on a batch
+// of zeros: the compute does not depend on the values.
+func measureForward(t *training.Trainer, name string, batch, steps, repeats int) error {
+	p, err := t.Program(batch, false)
+	if err != nil {
+		return err
+	}
+	if err := p.Run(); err != nil { // warm-up: buffers, caches, worker threads
+		return err
+	}
+	best := time.Duration(1<<63 - 1)
+	for r := 0; r < repeats; r++ {
+		start := time.Now()
+		for s := 0; s < steps; s++ {
+			if err := p.Run(); err != nil {
 				return err
 			}
 		}
