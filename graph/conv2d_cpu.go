@@ -1,6 +1,9 @@
 package graph
 
-import "fmt"
+import (
+	"fmt"
+	"math"
+)
 
 // convGeometry describes one convolution: input (n, c, h, w), kernel (o, c, kh, kw), output (n, o, oh, ow).
 //
@@ -33,6 +36,9 @@ func newConvGeometry(n, c, h, w, o, kh, kw, sh, sw int, pad Padding) (convGeomet
 		return convGeometry{}, fmt.Errorf("conv: %w: kernel %dx%d does not fit input %dx%d with padding %+v", ErrShape, kh, kw, h, w, pad)
 	}
 	g := convGeometry{n: n, c: c, h: h, w: w, o: o, kh: kh, kw: kw, oh: oh, ow: ow, sh: sh, sw: sw, pt: pad.Top, pl: pad.Left, nLive: kh * kw}
+	if hp, wp := g.paddedSize(); float64(c)*float64(hp)*float64(wp) > math.MaxInt32 {
+		return convGeometry{}, fmt.Errorf("conv: %w: one padded image (%d channels, %dx%d) exceeds 2³¹ elements", ErrShape, c, hp, wp)
+	}
 	if kh*kw <= maxTaps {
 		live := 0
 		for i := 0; i < kh; i++ {
@@ -135,8 +141,11 @@ type colSource[T Float] struct {
 	ohw       int
 	tapOffset []int32 // per row: c·H′W′ + i·W′ + j
 	posOffset []int32 // per output position: oy·SH·W′ + ox·SW
-	// colOffset is posOffset for every column: image·imgStride + posOffset[position].
+	// colOffset is posOffset for every column, image·imgStride + posOffset[position], when across is
+	// set: small maps (no row copies) whose images all lie within int32 offsets of the first are
+	// gathered across images in one call.
 	colOffset []int32
+	across    bool
 	// With unit column stride and rows of at least minRowCopy pixels, an output row reads one
 	// contiguous run of the padded image: ow pixels, rowStride apart from one output row to the next.
 	rowCopy       bool
@@ -172,7 +181,8 @@ func columnsOf[T Float](e *Exec, g convGeometry, x []T, n0, nb int) *colSource[T
 			src.posOffset[oy*g.ow+ox] = int32(oy*g.sh*wp + ox*g.sw)
 		}
 	}
-	if !src.rowCopy {
+	src.across = !src.rowCopy && nb*src.imgStride <= math.MaxInt32
+	if src.across {
 		src.colOffset = growInt32(src.colOffset, nb*src.ohw)
 		for b := 0; b < nb; b++ {
 			for p, o := range src.posOffset {
@@ -184,10 +194,10 @@ func columnsOf[T Float](e *Exec, g convGeometry, x []T, n0, nb int) *colSource[T
 }
 
 // segment writes output positions [pos, pos+len(dst)) of one image and one row of the matrix, whose
-// pixels lie at img[posOffset[·]]: whole output rows as contiguous runs when the column stride is one,
-// the rest by gathering.
+// pixels lie at img[posOffset[·]]: whole output rows as contiguous runs where rows are copied, the rest
+// by gathering.
 func (s *colSource[T]) segment(dst, img []T, pos int) {
-	if len(dst) < 2*s.ow {
+	if !s.rowCopy || len(dst) < 2*s.ow {
 		gather(dst, img, s.posOffset[pos:pos+len(dst)])
 		return
 	}
@@ -237,7 +247,7 @@ func (s *colSource[T]) Rows(dst []T, r0, rows, c0, cols int) {
 	for r := 0; r < rows; r++ {
 		tap := int(s.tapOffset[r0+r])
 		out := dst[r*cols : (r+1)*cols]
-		if !s.rowCopy { // one gather across images: small maps make short runs
+		if s.across { // one gather across images: small maps make short runs
 			gather(out, s.xp[tap:], s.colOffset[c0:c0+cols])
 			continue
 		}
