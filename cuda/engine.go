@@ -8,6 +8,7 @@ import (
 	"runtime"
 	"unsafe"
 
+	_ "fovea/cuda/internal/driverprobe" // a clear message, before gorgonia.org/cu exits, when no GPU is usable
 	"fovea/cuda/kernels"
 
 	gblas "gonum.org/v1/gonum/blas"

@@ -3,7 +3,11 @@
 package cuda
 
 import (
+	"errors"
+	"os"
+	"os/exec"
 	"runtime"
+	"strings"
 	"testing"
 	"unsafe"
 
@@ -71,4 +75,23 @@ func TestProbe(t *testing.T) {
 		}
 	}
 	t.Logf("cuBLAS Sgemm ok: %v", c)
+}
+
+// TestNoDeviceMessage runs this test binary again with every GPU hidden (CUDA_VISIBLE_DEVICES empty): it
+// must exit at start-up with fovea's explanation (cuda/internal/driverprobe), not gorgonia.org/cu's.
+func TestNoDeviceMessage(t *testing.T) {
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(self, "-test.run", "^$")
+	cmd.Env = append(os.Environ(), "CUDA_VISIBLE_DEVICES=")
+	out, err := cmd.CombinedOutput()
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || exit.ExitCode() != 1 {
+		t.Fatalf("with no visible GPU the binary ended with %v, want exit status 1; output:\n%s", err, out)
+	}
+	if !strings.Contains(string(out), "fovea: this program was built with -tags gpu, but the CUDA driver finds no usable GPU") {
+		t.Fatalf("with no visible GPU the binary said:\n%s", out)
+	}
 }
