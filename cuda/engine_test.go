@@ -252,3 +252,24 @@ func TestEngineProfile(t *testing.T) {
 		_ = os.WriteFile(out+"/profile.txt", []byte(b.String()), 0o644)
 	}
 }
+
+// TestEngineOutOfMemory asks for a buffer no GPU has: NewEngine must fail with an error naming the
+// buffer and its size, and leave the device usable (an engine made right after works).
+func TestEngineOutOfMemory(t *testing.T) {
+	huge := &Plan{Buffers: []Buffer{{Name: "small", Bytes: 1 << 10}, {Name: "huge activations", Bytes: 1 << 46}}}
+	_, err := NewEngine(huge)
+	if err == nil {
+		t.Fatal("a 64 TiB buffer was allocated")
+	}
+	for _, want := range []string{"out of device memory", "huge activations", "70368744.2 MB"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Fatalf("error %q does not say %q", err, want)
+		}
+	}
+	t.Logf("error: %v", err)
+	e, err := NewEngine(&Plan{Buffers: []Buffer{{Name: "after", Bytes: 1 << 20}}})
+	if err != nil {
+		t.Fatalf("after an out-of-memory failure: %v", err)
+	}
+	e.Close()
+}
