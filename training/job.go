@@ -30,6 +30,7 @@ type Recipe struct {
 	MaxShift       int     `json:"max_shift"`
 	Flip           bool    `json:"flip"`
 	KernelInit     string  `json:"kernel_init"`
+	WeightDecay    float64 `json:"weight_decay,omitempty"`
 }
 
 // Recipes are the Fashion-MNIST recipes the scripts offer.
@@ -145,7 +146,7 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	}
 	ckpt := filepath.Join(opts.OutDir, "checkpoint.safetensors")
 	trainer, err := NewTrainer(opts.Model, nil, Config{
-		Epochs: r.Epochs, BatchSize: r.BatchSize, Optimizer: OptimizerConfig{Name: r.Optimizer},
+		Epochs: r.Epochs, BatchSize: r.BatchSize, Optimizer: OptimizerConfig{Name: r.Optimizer, WeightDecay: r.WeightDecay},
 		Schedule: sched, LabelSmoothing: r.LabelSmoothing, Seed: opts.Seed, Threads: opts.Threads, Device: opts.Device,
 		Augment: augment, Norm: data.FitStandardizer(train), CheckpointPath: ckpt, Log: log, OnEpochEnd: hist,
 	})
@@ -167,8 +168,8 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	h := trainer.History()
 	h.Dataset = "fashion-mnist"
 	h.Params = map[string]string{"recipe": r.Name, "command": opts.Command}
-	fmt.Fprintf(log, "training %s on %d images (validation %d), recipe %s: %s, batch %d, %s, label smoothing %g\n",
-		opts.Model.Name(), train.N, val.N, r.Name, r.Optimizer, r.BatchSize, sched, r.LabelSmoothing)
+	fmt.Fprintf(log, "training %s on %d images (validation %d), recipe %s: %s, batch %d, %s, label smoothing %g, weight decay %g\n",
+		opts.Model.Name(), train.N, val.N, r.Name, r.Optimizer, r.BatchSize, sched, r.LabelSmoothing, r.WeightDecay)
 	if _, err := trainer.Fit(train, val); err != nil {
 		return nil, err
 	}

@@ -19,6 +19,10 @@ type OptimizerConfig struct {
 	// Momentum and Nesterov configure SGD.
 	Momentum float64
 	Nesterov bool
+	// WeightDecay, when positive, shrinks every kernel (parameters of rank ≥ 2; biases and BatchNorm's
+	// scale and offset are left alone) by lr·WeightDecay of itself after each step: decoupled weight
+	// decay (Loshchilov and Hutter's AdamW). CPU training only for now.
+	WeightDecay float64
 }
 
 // Optimizer updates parameters in place from their gradients.
@@ -36,6 +40,17 @@ type Optimizer interface {
 
 // NewOptimizer returns the optimiser cfg names.
 func NewOptimizer(cfg OptimizerConfig) (Optimizer, error) {
+	opt, err := newBaseOptimizer(cfg)
+	if err != nil || cfg.WeightDecay == 0 {
+		return opt, err
+	}
+	if !(cfg.WeightDecay > 0 && cfg.WeightDecay < 1) {
+		return nil, fmt.Errorf("weight decay %g must be in [0, 1)", cfg.WeightDecay)
+	}
+	return &decoupledDecay{Optimizer: opt, rate: cfg.WeightDecay}, nil
+}
+
+func newBaseOptimizer(cfg OptimizerConfig) (Optimizer, error) {
 	b1, b2, eps := orDefault(cfg.Beta1, 0.9), orDefault(cfg.Beta2, 0.999), orDefault(cfg.Epsilon, 1e-7)
 	switch cfg.Name {
 	case "adam", "":
@@ -351,4 +366,32 @@ func (o *sgd) Restore(tensors map[string]NamedTensor, meta map[string]string) er
 		o.velocity[param] = data
 	}
 	return nil
+}
+
+// decoupledDecay adds decoupled weight decay to an optimiser: after its step, every kernel w becomes
+// w·(1 − lr·rate).
+type decoupledDecay struct {
+	Optimizer
+	rate float64
+}
+
+func (o *decoupledDecay) Step(params []*graph.Param, grads []*tensor.Dense, lr float64) error {
+	if err := o.Optimizer.Step(params, grads, lr); err != nil {
+		return err
+	}
+	keep := float32(1 - lr*o.rate)
+	for _, p := range params {
+		if len(p.Value.Shape()) < 2 {
+			continue
+		}
+		w := p.Value.Float32s()
+		for i := range w {
+			w[i] *= keep
+		}
+	}
+	return nil
+}
+
+func (o *decoupledDecay) String() string {
+	return fmt.Sprintf("%s with weight decay %g", o.Optimizer, o.rate)
 }

@@ -112,3 +112,31 @@ func TestAdaptiveUpdateVectorMatchesGo(t *testing.T) {
 		}
 	}
 }
+
+// TestWeightDecay checks decoupled weight decay: with a zero gradient, SGD leaves a kernel's values to
+// the decay alone (w·(1 − lr·rate) per step) and leaves a bias untouched.
+func TestWeightDecay(t *testing.T) {
+	opt, err := NewOptimizer(OptimizerConfig{Name: "sgd", WeightDecay: 0.1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	kernel := &graph.Param{Name: "k", Value: tensor.New(tensor.WithShape(1, 2), tensor.WithBacking([]float32{1, -2}))}
+	bias := &graph.Param{Name: "b", Value: tensor.New(tensor.WithShape(2), tensor.WithBacking([]float32{1, -2}))}
+	zero := func() *tensor.Dense { return tensor.New(tensor.Of(tensor.Float32), tensor.WithShape(2)) }
+	for i := 0; i < 2; i++ {
+		if err := opt.Step([]*graph.Param{kernel, bias}, []*tensor.Dense{zero(), zero()}, 0.5); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, want := range []float64{1 * 0.95 * 0.95, -2 * 0.95 * 0.95} {
+		if got := float64(kernel.Value.Float32s()[i]); math.Abs(got-want) > 1e-6 {
+			t.Fatalf("kernel[%d] = %v, want %v", i, got, want)
+		}
+	}
+	if b := bias.Value.Float32s(); b[0] != 1 || b[1] != -2 {
+		t.Fatalf("bias = %v, want it untouched", b)
+	}
+	if _, err := NewOptimizer(OptimizerConfig{Name: "adam", WeightDecay: -1}); err == nil {
+		t.Fatal("a negative weight decay was accepted")
+	}
+}
