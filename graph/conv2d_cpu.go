@@ -123,9 +123,9 @@ func spreadWeights[T Float](g convGeometry, live, dw []T) {
 // im2col matrix.
 const colBudget = 8 << 20
 
-// imagesPerChunk is how many images' outputs (O × OH·OW each) fit the budget at once (at least one).
-func (g convGeometry) imagesPerChunk() int {
-	per := g.o * g.oh * g.ow
+// imagesPerChunk is how many images fit the budget at once (at least one) when each needs per elements:
+// its output (O·OH·OW) or its columns (C·taps·OH·OW).
+func (g convGeometry) imagesPerChunk(per int) int {
 	return max(1, min(g.n, colBudget/max(per, 1)))
 }
 
@@ -538,7 +538,7 @@ func convForwardEpilogue[T Float](e *Exec, g convGeometry, x, w, y, scale, bias 
 		applyEpilogue(e, y, g.n, g.o, ohw, scale, bias, ep)
 		return nil
 	}
-	chunk := g.imagesPerChunk()
+	chunk := g.imagesPerChunk(g.o * ohw)
 	tmp := scratch[T](e, 2, g.o*chunk*ohw)
 	for n0 := 0; n0 < g.n; n0 += chunk {
 		nb := min(chunk, g.n-n0)
@@ -587,7 +587,7 @@ func convBackpropFilterLive[T Float](e *Exec, g convGeometry, x, dy, dw []T) err
 		}
 		return nil
 	}
-	chunk := g.imagesPerChunk()
+	chunk := g.imagesPerChunk(g.o * ohw)
 	for n0 := 0; n0 < g.n; n0 += chunk {
 		nb := min(chunk, g.n-n0)
 		cols := nb * ohw
@@ -632,7 +632,7 @@ func convBackpropInput[T Float](e *Exec, g convGeometry, w, dy, dx []T) error {
 		}
 		return nil
 	}
-	chunk := max(1, min(g.n, colBudget/max(k*ohw, 1)))
+	chunk := g.imagesPerChunk(k * ohw)
 	dcol := scratch[T](e, 0, k*chunk*ohw)
 	clear(dx)
 	for n0 := 0; n0 < g.n; n0 += chunk {

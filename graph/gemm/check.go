@@ -6,6 +6,18 @@ import "fmt"
 // call. A stored matrix of rows×cols with row stride ld needs ld ≥ max(1,cols)
 // and, when it is not empty, at least (rows-1)*ld+cols elements.
 func checkArgs(transA, transB bool, m, n, k, lenA, lda, lenB, ldb, lenC, ldc int) error {
+	if err := checkAC(transA, m, n, k, lenA, lda, lenC, ldc); err != nil {
+		return err
+	}
+	br, bc := k, n
+	if transB {
+		br, bc = n, k
+	}
+	return checkMatrix("b", br, bc, lenB, ldb)
+}
+
+// checkAC validates the dimensions and the A and C operands of a GEMM call.
+func checkAC(transA bool, m, n, k, lenA, lda, lenC, ldc int) error {
 	if m < 0 || n < 0 || k < 0 {
 		return fmt.Errorf("gemm: negative dimension m=%d n=%d k=%d", m, n, k)
 	}
@@ -13,14 +25,7 @@ func checkArgs(transA, transB bool, m, n, k, lenA, lda, lenB, ldb, lenC, ldc int
 	if transA {
 		ar, ac = k, m
 	}
-	br, bc := k, n
-	if transB {
-		br, bc = n, k
-	}
 	if err := checkMatrix("a", ar, ac, lenA, lda); err != nil {
-		return err
-	}
-	if err := checkMatrix("b", br, bc, lenB, ldb); err != nil {
 		return err
 	}
 	return checkMatrix("c", m, n, lenC, ldc)

@@ -129,18 +129,7 @@ func (e *Engine) Sgemm(transA, transB bool, m, n, k int, alpha float32, a []floa
 	if err := checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc); err != nil {
 		return err
 	}
-	if m == 0 || n == 0 {
-		return nil
-	}
-	if k == 0 || alpha == 0 {
-		scale(m, n, beta, c, ldc)
-		return nil
-	}
-	s := e.s
-	s.is64 = false
-	s.p32 = problem[float32]{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
-	s.run(s.plan(m, n, k, s.k32.mr, s.k32.nr))
-	s.p32 = problem[float32]{} // drop references to the caller's slices
+	e.multiply32(problem[float32]{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc})
 	return nil
 }
 
@@ -149,19 +138,43 @@ func (e *Engine) Dgemm(transA, transB bool, m, n, k int, alpha float64, a []floa
 	if err := checkArgs(transA, transB, m, n, k, len(a), lda, len(b), ldb, len(c), ldc); err != nil {
 		return err
 	}
-	if m == 0 || n == 0 {
-		return nil
-	}
-	if k == 0 || alpha == 0 {
-		scale(m, n, beta, c, ldc)
-		return nil
+	e.multiply64(problem[float64]{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc})
+	return nil
+}
+
+// multiply32 computes a validated float32 problem.
+func (e *Engine) multiply32(p problem[float32]) {
+	if trivial(&p) {
+		return
 	}
 	s := e.s
-	s.is64 = true
-	s.p64 = problem[float64]{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, b: b, c: c, lda: lda, ldb: ldb, ldc: ldc}
-	s.run(s.plan(m, n, k, s.k64.mr, s.k64.nr))
+	s.is64, s.p32 = false, p
+	s.run(s.plan(p.m, p.n, p.k, s.k32.mr, s.k32.nr))
+	s.p32 = problem[float32]{} // drop references to the caller's slices
+}
+
+// multiply64 computes a validated float64 problem.
+func (e *Engine) multiply64(p problem[float64]) {
+	if trivial(&p) {
+		return
+	}
+	s := e.s
+	s.is64, s.p64 = true, p
+	s.run(s.plan(p.m, p.n, p.k, s.k64.mr, s.k64.nr))
 	s.p64 = problem[float64]{}
-	return nil
+}
+
+// trivial handles a problem that needs no multiply (C empty, or k or alpha zero: C = beta·C) and reports
+// whether it did.
+func trivial[T float](p *problem[T]) bool {
+	if p.m == 0 || p.n == 0 {
+		return true
+	}
+	if p.k == 0 || p.alpha == 0 {
+		scale(p.m, p.n, p.beta, p.c, p.ldc)
+		return true
+	}
+	return false
 }
 
 // plan splits C into at most s.threads strips of whole tiles, along rows or columns, and returns how

@@ -16,18 +16,7 @@ func (e *Engine) SgemmSource(transA, transB bool, m, n, k int, alpha float32, a 
 	if err := checkSourceArgs(transA, m, n, k, len(a), lda, src != nil, len(c), ldc); err != nil {
 		return err
 	}
-	if m == 0 || n == 0 {
-		return nil
-	}
-	if k == 0 || alpha == 0 {
-		scale(m, n, beta, c, ldc)
-		return nil
-	}
-	s := e.s
-	s.is64 = false
-	s.p32 = problem[float32]{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, src: src, c: c, lda: lda, ldc: ldc}
-	s.run(s.plan(m, n, k, s.k32.mr, s.k32.nr))
-	s.p32 = problem[float32]{}
+	e.multiply32(problem[float32]{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, src: src, c: c, lda: lda, ldc: ldc})
 	return nil
 }
 
@@ -36,18 +25,7 @@ func (e *Engine) DgemmSource(transA, transB bool, m, n, k int, alpha float64, a 
 	if err := checkSourceArgs(transA, m, n, k, len(a), lda, src != nil, len(c), ldc); err != nil {
 		return err
 	}
-	if m == 0 || n == 0 {
-		return nil
-	}
-	if k == 0 || alpha == 0 {
-		scale(m, n, beta, c, ldc)
-		return nil
-	}
-	s := e.s
-	s.is64 = true
-	s.p64 = problem[float64]{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, src: src, c: c, lda: lda, ldc: ldc}
-	s.run(s.plan(m, n, k, s.k64.mr, s.k64.nr))
-	s.p64 = problem[float64]{}
+	e.multiply64(problem[float64]{transA: transA, transB: transB, m: m, n: n, k: k, alpha: alpha, beta: beta, a: a, src: src, c: c, lda: lda, ldc: ldc})
 	return nil
 }
 
@@ -55,17 +33,7 @@ func checkSourceArgs(transA bool, m, n, k, lenA, lda int, haveSrc bool, lenC, ld
 	if !haveSrc {
 		return fmt.Errorf("gemm: nil source for b")
 	}
-	if m < 0 || n < 0 || k < 0 {
-		return fmt.Errorf("gemm: negative dimension m=%d n=%d k=%d", m, n, k)
-	}
-	ar, ac := m, k
-	if transA {
-		ar, ac = k, m
-	}
-	if err := checkMatrix("a", ar, ac, lenA, lda); err != nil {
-		return err
-	}
-	return checkMatrix("c", m, n, lenC, ldc)
+	return checkAC(transA, m, n, k, lenA, lda, lenC, ldc)
 }
 
 // packBSource is packB for a Source: it fetches the block through ws.rows, then packs it as packB packs
