@@ -29,17 +29,8 @@ func packB[T float](kern *kernel[T], trans bool, b []T, ldb, p0, kc, j0, nc, nr 
 	if !trans {
 		// op(B)[p][j] = b[p*ldb+j]: read each row of the block in one
 		// sequential sweep and deal its runs out to the panels.
-		full := nc / nr * nr
 		for p := 0; p < kc; p++ {
-			src := b[(p0+p)*ldb+j0:][:nc]
-			for jp := 0; jp < full; jp += nr {
-				copy(dst[jp*kc+p*nr:][:nr], src[jp:jp+nr])
-			}
-			if full < nc {
-				dd := dst[full*kc+p*nr:][:nr]
-				copy(dd, src[full:])
-				clear(dd[nc-full:])
-			}
+			dealRow(dst, b[(p0+p)*ldb+j0:][:nc], p, kc, nr)
 		}
 		return
 	}
@@ -49,6 +40,21 @@ func packB[T float](kern *kernel[T], trans bool, b []T, ldb, p0, kc, j0, nc, nr 
 		// op(B)[p][j] = b[j*ldb+p]: columns of op(B) are contiguous rows of b.
 		interleave(kern, d, nr, b[(j0+jp)*ldb+p0:], ldb, cols, kc)
 		zeroCols(d, nr, cols, kc)
+	}
+}
+
+// dealRow writes row p (nc values) of a kc×nc block into its nr-wide panels in dst, zeroing the last
+// panel's columns beyond nc.
+func dealRow[T float](dst, row []T, p, kc, nr int) {
+	nc := len(row)
+	full := nc / nr * nr
+	for jp := 0; jp < full; jp += nr {
+		copy(dst[jp*kc+p*nr:][:nr], row[jp:jp+nr])
+	}
+	if full < nc {
+		dd := dst[full*kc+p*nr:][:nr]
+		copy(dd, row[full:])
+		clear(dd[nc-full:])
 	}
 }
 

@@ -41,18 +41,10 @@ func checkSourceArgs(transA bool, m, n, k, lenA, lda int, haveSrc bool, lenC, ld
 func packBSource[T float](kern *kernel[T], trans bool, src Source[T], p0, kc, j0, nc, nr int, dst, rows []T) {
 	if !trans {
 		// One row of op(B) = one stored row, dealt out to the panels.
-		full := nc / nr * nr
 		row := rows[:nc]
 		for p := 0; p < kc; p++ {
 			src.Rows(row, p0+p, 1, j0, nc)
-			for jp := 0; jp < full; jp += nr {
-				copy(dst[jp*kc+p*nr:][:nr], row[jp:jp+nr])
-			}
-			if full < nc {
-				dd := dst[full*kc+p*nr:][:nr]
-				copy(dd, row[full:])
-				clear(dd[nc-full:])
-			}
+			dealRow(dst, row, p, kc, nr)
 		}
 		return
 	}
