@@ -149,6 +149,8 @@ var Kernels = []KernelSpec{
 		Doc: "one item per parameter, training's SGD update (Keras' SGD) in float32, each product rounded: with v null (no momentum) " +
 			"p[i] −= lr·g[i]; otherwise v[i] = mu·v[i] − lr·g[i], then p[i] += mu·v[i] − lr·g[i] when nesterov is non-zero, else p[i] += v[i]. " +
 			"The host passes mu = float32(momentum) and the step's lr = float32(learning rate) as training's optimizer does"},
+	{Name: "scale", Params: with(ptrs("p"), Param{"factor", F32}),
+		Doc: "p[i] *= factor in float32: training's decoupled weight decay, run after the optimizer's update with factor = float32(1 − lr·rate) from the host"},
 	{Name: "global_avgpool", Params: with(ptrs("x", "y"), Param{"size", I32}),
 		Doc: "one item per (image, channel) plane of size = H·W pixels: y[i] = (Σ_j x[i·size + j], summed in order in float32) / size, as graph.GlobalAvgPool"},
 	{Name: "global_avgpool_grad", Params: with(ptrs("dy", "dx"), Param{"size", I32}),

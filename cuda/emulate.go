@@ -31,6 +31,7 @@ var emulations = map[string]emulation{
 	"correct_rows":      emulateCorrectRows,
 	"adam":              emulateAdam,
 	"sgd":               emulateSGD,
+	"scale":             emulateScale,
 	// global average pooling
 	"global_avgpool":      emulateGlobalAvgPool,
 	"global_avgpool_grad": emulateGlobalAvgPoolGrad,
@@ -691,6 +692,14 @@ func emulateBatchNormGammaGrad(n int, a *Args) {
 }
 
 // emulateMovingAverage is training's stateUpdate in float32.
+// emulateScale is training's decoupled weight decay (see the catalogue's "scale").
+func emulateScale(n int, a *Args) {
+	p, factor := a.F32[0], a.Float[1]
+	for i := range n {
+		p[i] *= factor
+	}
+}
+
 func emulateMovingAverage(n int, a *Args) {
 	p, v, m := a.F32[0], a.F32[1], a.Float[2]
 	for i := range n {

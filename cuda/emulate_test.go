@@ -1067,6 +1067,20 @@ func TestBatchNorm(t *testing.T) {
 	}
 }
 
+// TestScale checks the scale kernel against training's decoupled weight decay (w *= float32(1 − lr·rate)).
+func TestScale(t *testing.T) {
+	rng := rand.New(rand.NewPCG(13, 1))
+	for _, factor := range []float32{1 - 0.05*0.1, 0.5, 1, 0} {
+		p := randomFloats(rng, 37)
+		want := append([]float32(nil), p...)
+		for i := range want {
+			want[i] *= factor
+		}
+		launch(t, "scale", len(p), p, factor)
+		requireExact(t, fmt.Sprintf("factor %g", factor), p, want)
+	}
+}
+
 // TestMovingAverage checks the moving_average kernel against training's update of moving statistics
 // (training.stateUpdate: param = m·param + (1−m)·value in float32), on a slice of a longer value as
 // BatchStats' variances are.

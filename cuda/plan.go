@@ -737,6 +737,24 @@ func (p *Plan) AddSGD(param, grad, velocity *tensor.Dense, nesterov bool) (int, 
 	return len(p.Launches) - 1, nil
 }
 
+// AddScale appends param *= factor (the scale kernel) after the launches so far, for decoupled weight
+// decay after an optimizer update, and returns the launch's index. The factor starts at zero: set it
+// with Executor.SetArgs(i, ScaleFactorArg, …) before every run.
+func (p *Plan) AddScale(param *tensor.Dense) (int, error) {
+	pr, ok := p.places[param]
+	if !ok {
+		return 0, fmt.Errorf("scale: parameter %v is not part of the plan", param.Shape())
+	}
+	if param.Dtype() != tensor.Float32 {
+		return 0, fmt.Errorf("scale: parameter %v must be float32", param.Dtype())
+	}
+	p.Launches = append(p.Launches, Launch{Kernel: "scale", N: int64(param.Shape().TotalSize()), Args: []Arg{ptr(pr), {}}, Step: "optimizer"})
+	return len(p.Launches) - 1, nil
+}
+
+// ScaleFactorArg is the index of the scale kernel's factor among its parameters (for SetArgs).
+const ScaleFactorArg = 1
+
 // AddMovingAverage appends param = momentum·param + (1−momentum)·value[offset : offset+size(param)] (the
 // moving_average kernel), run after the program's launches, and returns the launch's index. value must
 // be a tensor of the plan (a program output such as BatchStats'); param gets a place of its own unless

@@ -30,6 +30,7 @@ type deviceRun struct {
 	// tensors of their own and copied from and to the optimizer's slots (which Resume may replace).
 	slots  []deviceSlot
 	update []int // the plan's optimizer launches (adam or sgd)
+	decay  []int // the plan's weight-decay launches (scale), after the updates
 }
 
 // deviceSlot holds one parameter's optimizer slots on the device, in the order hostSlots returns the
@@ -42,7 +43,8 @@ type deviceSlot struct {
 // hostSlots returns the optimizer's slots of a parameter (zeroed on first use): Adam's m and v, SGD's
 // velocity (none without momentum).
 func hostSlots(opt Optimizer, p *graph.Param) [][]float32 {
-	switch o := opt.(type) {
+	base, _ := withoutDecay(opt)
+	switch o := base.(type) {
 	case *adaptive:
 		m, v := o.slotsFor(p)
 		return [][]float32{m, v}
@@ -54,18 +56,32 @@ func hostSlots(opt Optimizer, p *graph.Param) [][]float32 {
 	return nil
 }
 
+// withoutDecay returns the optimizer under decoupled weight decay, and the decay's rate (0 without it).
+func withoutDecay(opt Optimizer) (Optimizer, float64) {
+	if d, ok := opt.(*decoupledDecay); ok {
+		return d.Optimizer, d.rate
+	}
+	return opt, 0
+}
+
 // deviceUpdate is one step's scalar arguments of the optimizer's update launches: args set the launch
-// parameters from index first on.
+// parameters from index first on; decay is the weight decay's factor (scale launches), when there is one.
 type deviceUpdate struct {
 	first int
 	args  []cuda.Arg
+	decay [1]cuda.Arg
 }
 
 // advanceDevice counts one step of the optimizer and returns the scalar arguments of its device update
 // launches, computed by the same code as the CPU's update; the arguments reuse buf's storage.
 func advanceDevice(opt Optimizer, lr float64, buf []cuda.Arg) deviceUpdate {
 	var u deviceUpdate
-	switch o := opt.(type) {
+	base, rate := withoutDecay(opt)
+	if rate != 0 {
+		// the CPU's decoupledDecay: the same float32 factor
+		u.decay[0] = cuda.Arg{Float: float32(1 - lr*rate)}
+	}
+	switch o := base.(type) {
 	case *adaptive:
 		k := o.advance(lr)
 		u.first, u.args = cuda.AdamScalars{OneMinusB1: k.oneMinusB1, OneMinusB2: k.oneMinusB2, CM: k.cm, CG: k.cg,
@@ -101,7 +117,8 @@ func (t *Trainer) lowerToDevice(p *program, training bool) (*deviceRun, error) {
 	}
 	r := &deviceRun{plan: plan, training: training}
 	if training {
-		switch t.opt.(type) {
+		base, rate := withoutDecay(t.opt)
+		switch base.(type) {
 		case *adaptive, *sgd:
 		default:
 			return nil, fmt.Errorf("device %s: the %s optimizer has no device update yet (adam, nadam and sgd have)", t.cfg.Device, t.opt)
@@ -114,7 +131,7 @@ func (t *Trainer) lowerToDevice(p *program, training bool) (*deviceRun, error) {
 			}
 			var idx int
 			var err error
-			switch o := t.opt.(type) {
+			switch o := base.(type) {
 			case *adaptive:
 				idx, err = plan.AddAdam(param.Value, p.grads[i], s.dev[0], s.dev[1])
 			case *sgd:
@@ -132,6 +149,13 @@ func (t *Trainer) lowerToDevice(p *program, training bool) (*deviceRun, error) {
 			}
 			r.update = append(r.update, idx)
 			r.written = append(r.written, param.Value)
+			// decoupled weight decay shrinks the kernels after their update, as decoupledDecay does
+			if rate != 0 && len(param.Value.Shape()) >= 2 {
+				if idx, err = plan.AddScale(param.Value); err != nil {
+					return nil, fmt.Errorf("device %s: %s: %w", t.cfg.Device, param.Name, err)
+				}
+				r.decay = append(r.decay, idx)
+			}
 		}
 		// BatchNorm's moving statistics follow the optimizer's update, from the step's BatchStats.
 		for _, u := range p.updates {
@@ -185,6 +209,11 @@ func (t *Trainer) run(p *program, update *deviceUpdate) (loss float64, correct i
 	if update != nil {
 		for _, i := range r.update {
 			if err := r.exec.SetArgs(i, update.first, update.args); err != nil {
+				return 0, 0, err
+			}
+		}
+		for _, i := range r.decay {
+			if err := r.exec.SetArgs(i, cuda.ScaleFactorArg, update.decay[:]); err != nil {
 				return 0, 0, err
 			}
 		}

@@ -21,20 +21,26 @@ import (
 // gradient differences into full-size steps. Whole runs are compared by accuracy instead (docs/results.md).
 func TestGPUTrainingMatchesCPU(t *testing.T) {
 	for _, tc := range []struct {
-		m arch.Model
-		n int
+		m     arch.Model
+		n     int
+		decay float64 // decoupled weight decay (the scale kernel)
 	}{
-		{arch.FashionFCN{}, 40},
-		{arch.FashionCNN{}, 40},
+		{arch.FashionFCN{}, 40, 0},
+		{arch.FashionCNN{}, 40, 0},
 		// 40 images: 3 steps per epoch, the last a partial batch.
-		{arch.ResNet{Label: "resnet-small", Stages: []int{1, 1}, Channels: 1, Height: 28, Width: 28, NumClasses: 10}, 40},
+		{arch.ResNet{Label: "resnet-small", Stages: []int{1, 1}, Channels: 1, Height: 28, Width: 28, NumClasses: 10}, 40, 0},
+		{arch.FashionFCN{}, 40, 0.9},
 	} {
 		m := tc.m
-		t.Run(m.Name(), func(t *testing.T) {
+		name := m.Name()
+		if tc.decay != 0 {
+			name += "+decay"
+		}
+		t.Run(name, func(t *testing.T) {
 			train, val := syntheticImages(tc.n, 1), syntheticImages(24, 2)
 			trainers := map[string]*Trainer{}
 			for _, device := range []string{"cpu", "cuda"} {
-				tr, err := NewTrainer(m, nil, Config{Epochs: 1, BatchSize: 16, EvalBatchSize: 16, Optimizer: OptimizerConfig{Name: "nadam"},
+				tr, err := NewTrainer(m, nil, Config{Epochs: 1, BatchSize: 16, EvalBatchSize: 16, Optimizer: OptimizerConfig{Name: "nadam", WeightDecay: tc.decay},
 					Seed: 3, Norm: data.FitStandardizer(train), Device: device})
 				if err != nil {
 					t.Fatal(err)

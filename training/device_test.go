@@ -62,8 +62,17 @@ func TestDeviceTrainingMatchesCPU(t *testing.T) {
 		{model: arch.ResNet{Label: "resnet-small", Stages: []int{1, 1}, Channels: 1, Height: 28, Width: 28, NumClasses: 10},
 			optimizer: OptimizerConfig{Name: "sgd", Momentum: 0.9, Nesterov: true}, schedule: InverseTimeDecay{LR: 0.01, Decay: 0.01}, n: 40},
 		{model: arch.FashionFCN{}, optimizer: OptimizerConfig{Name: "sgd"}, schedule: Constant{LR: 0.05}, n: 64},
+		// decoupled weight decay (scale launches after the updates), strong enough that leaving it out
+		// moves the kernels far beyond the tolerance
+		{model: arch.FashionFCN{}, optimizer: OptimizerConfig{Name: "sgd", WeightDecay: 0.5}, schedule: Constant{LR: 0.05}, n: 64},
+		{model: arch.ResNet{Label: "resnet-small", Stages: []int{1, 1}, Channels: 1, Height: 28, Width: 28, NumClasses: 10},
+			optimizer: OptimizerConfig{Name: "nadam", WeightDecay: 0.9}, n: 40},
 	} {
-		t.Run(tc.model.Name()+"/"+tc.optimizer.Name, func(t *testing.T) {
+		name := tc.model.Name() + "/" + tc.optimizer.Name
+		if tc.optimizer.WeightDecay != 0 {
+			name += "+decay"
+		}
+		t.Run(name, func(t *testing.T) {
 			train, val := syntheticImages(tc.n, 1), syntheticImages(24, 2)
 			tol := tc.paramTol
 			if tol == 0 {

@@ -75,8 +75,6 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("batch sizes %d and %d must be positive", c.BatchSize, c.EvalBatchSize)
 	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 1):
 		return fmt.Errorf("label smoothing %g must be in [0, 1)", c.LabelSmoothing)
-	case c.Optimizer.WeightDecay != 0 && c.Device != "cpu":
-		return fmt.Errorf("weight decay is not available on the %s device yet; train on the CPU or drop it", c.Device)
 	}
 	return nil
 }

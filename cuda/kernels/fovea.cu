@@ -673,6 +673,11 @@ extern "C" __global__ void batchnorm_gamma_grad(long long n, const double* sum, 
 	}
 }
 
+// scale multiplies p by factor in place: decoupled weight decay (factor = 1 − lr·rate each step).
+extern "C" __global__ void scale(long long n, float* p, float factor) {
+	FOR_EACH_ITEM(i, n) { p[i] *= factor; }
+}
+
 // moving_average is training's update of BatchNorm's moving statistics, in float.
 extern "C" __global__ void moving_average(long long n, float* p, const float* v, float momentum) {
 	FOR_EACH_ITEM(i, n) { p[i] = momentum * p[i] + (1.0f - momentum) * v[i]; }
