@@ -150,7 +150,7 @@ func (t *Trainer) lowerToDevice(p *program, training bool) (*deviceRun, error) {
 			r.update = append(r.update, idx)
 			r.written = append(r.written, param.Value)
 			// decoupled weight decay shrinks the kernels after their update, as decoupledDecay does
-			if rate != 0 && len(param.Value.Shape()) >= 2 {
+			if rate != 0 && decays(param) {
 				if idx, err = plan.AddScale(param.Value); err != nil {
 					return nil, fmt.Errorf("device %s: %s: %w", t.cfg.Device, param.Name, err)
 				}

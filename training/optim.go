@@ -381,7 +381,7 @@ func (o *decoupledDecay) Step(params []*graph.Param, grads []*tensor.Dense, lr f
 	}
 	keep := float32(1 - lr*o.rate)
 	for _, p := range params {
-		if len(p.Value.Shape()) < 2 {
+		if !decays(p) {
 			continue
 		}
 		w := p.Value.Float32s()
@@ -391,6 +391,10 @@ func (o *decoupledDecay) Step(params []*graph.Param, grads []*tensor.Dense, lr f
 	}
 	return nil
 }
+
+// decays reports whether weight decay applies to p: kernels (rank ≥ 2) do; biases and BatchNorm's scale
+// and offset do not.
+func decays(p *graph.Param) bool { return len(p.Value.Shape()) >= 2 }
 
 func (o *decoupledDecay) String() string {
 	return fmt.Sprintf("%s with weight decay %g", o.Optimizer, o.rate)
