@@ -691,7 +691,6 @@ func emulateBatchNormGammaGrad(n int, a *Args) {
 	}
 }
 
-// emulateMovingAverage is training's stateUpdate in float32.
 // emulateScale is training's decoupled weight decay (see the catalogue's "scale").
 func emulateScale(n int, a *Args) {
 	p, factor := a.F32[0], a.Float[1]
@@ -700,6 +699,7 @@ func emulateScale(n int, a *Args) {
 	}
 }
 
+// emulateMovingAverage is training's stateUpdate in float32.
 func emulateMovingAverage(n int, a *Args) {
 	p, v, m := a.F32[0], a.F32[1], a.Float[2]
 	for i := range n {

@@ -78,8 +78,7 @@ func advanceDevice(opt Optimizer, lr float64, buf []cuda.Arg) deviceUpdate {
 	var u deviceUpdate
 	base, rate := withoutDecay(opt)
 	if rate != 0 {
-		// the CPU's decoupledDecay: the same float32 factor
-		u.decay[0] = cuda.Arg{Float: float32(1 - lr*rate)}
+		u.decay[0] = cuda.Arg{Float: decayFactor(lr, rate)}
 	}
 	switch o := base.(type) {
 	case *adaptive:

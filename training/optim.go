@@ -21,7 +21,7 @@ type OptimizerConfig struct {
 	Nesterov bool
 	// WeightDecay, when positive, shrinks every kernel (parameters of rank ≥ 2; biases and BatchNorm's
 	// scale and offset are left alone) by lr·WeightDecay of itself after each step: decoupled weight
-	// decay (Loshchilov and Hutter's AdamW). CPU training only for now.
+	// decay (Loshchilov and Hutter's AdamW), on the CPU and on a device.
 	WeightDecay float64
 }
 
@@ -379,7 +379,7 @@ func (o *decoupledDecay) Step(params []*graph.Param, grads []*tensor.Dense, lr f
 	if err := o.Optimizer.Step(params, grads, lr); err != nil {
 		return err
 	}
-	keep := float32(1 - lr*o.rate)
+	keep := decayFactor(lr, o.rate)
 	for _, p := range params {
 		if !decays(p) {
 			continue
@@ -391,6 +391,10 @@ func (o *decoupledDecay) Step(params []*graph.Param, grads []*tensor.Dense, lr f
 	}
 	return nil
 }
+
+// decayFactor is what weight decay multiplies a kernel by after a step at learning rate lr: the CPU's
+// update and the device's scale kernel use the same float32 value.
+func decayFactor(lr, rate float64) float32 { return float32(1 - lr*rate) }
 
 // decays reports whether weight decay applies to p: kernels (rank ≥ 2) do; biases and BatchNorm's scale
 // and offset do not.
