@@ -12,7 +12,7 @@ type BatchOptions struct {
 	// function of (Seed, e) only.
 	Shuffle bool
 	Seed    uint64
-	// Augment, if non-nil, randomly shifts/flips each sample; the draw for the
+	// Augment, if non-nil, randomly shifts, flips and erases each sample; the draw for the
 	// sample at position p of epoch e is a function of (Seed, e, p) only.
 	Augment *Augment
 	// Norm, if non-nil, standardises pixels; otherwise they are scaled to [0, 1].
@@ -57,7 +57,7 @@ func NewBatcher(d *Dataset, opts BatchOptions) (*Batcher, error) {
 			return nil, err
 		}
 		b.aug = *opts.Augment
-		b.augment = b.aug.MaxShift > 0 || b.aug.FlipHorizontal
+		b.augment = b.aug.active()
 	}
 	b.opts.Augment = nil // the copy in b.aug is authoritative
 	if opts.Norm != nil {
@@ -132,7 +132,7 @@ func (b *Batcher) Next(x []float32, y []int32) (n int, ok bool) {
 		idx := int(b.perm[p])
 		dst := x[i*size : (i+1)*size]
 		if b.augment {
-			b.writeAugmented(dst, b.d.Image(idx), b.aug.draw(b.opts.Seed, b.epoch, p))
+			b.writeAugmented(dst, b.d.Image(idx), b.aug.draw(b.opts.Seed, b.epoch, p, b.d.H, b.d.W))
 		} else {
 			b.write(dst, b.d.Image(idx))
 		}
@@ -161,7 +161,8 @@ func (b *Batcher) write(dst []float32, img []uint8) {
 
 // writeAugmented is write with a translation and optional mirror: output
 // pixel (y, x) takes input pixel (y−dy, x′), x′ = x−dx, mirrored to W−1−x′
-// when t.flip; positions outside the image read as raw 0.
+// when t.flip; positions outside the image read as raw 0. Last, t's erased
+// rectangle is set to 0 in every channel.
 func (b *Batcher) writeAugmented(dst []float32, img []uint8, t transform) {
 	c, h, w := b.d.C, b.d.H, b.d.W
 	for ch := range c {
@@ -184,6 +185,14 @@ func (b *Batcher) writeAugmented(dst []float32, img []uint8, t transform) {
 				}
 				p := img[(sy*w+sx)*c+ch]
 				dst[o] = (float32(p) - b.m[o]) * b.k[o]
+			}
+		}
+	}
+	if e := t.erase; e.w > 0 {
+		for ch := range c {
+			for yy := e.y0; yy < e.y0+e.h; yy++ {
+				row := (ch*h+yy)*w + e.x0
+				clear(dst[row : row+e.w])
 			}
 		}
 	}

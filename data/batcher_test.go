@@ -231,6 +231,8 @@ func TestNewBatcherErrors(t *testing.T) {
 		{"zero batch", d, BatchOptions{}},
 		{"negative batch", d, BatchOptions{BatchSize: -1}},
 		{"negative shift", d, BatchOptions{BatchSize: 1, Augment: &Augment{MaxShift: -1}}},
+		{"erase probability above 1", d, BatchOptions{BatchSize: 1, Augment: &Augment{EraseProb: 1.5}}},
+		{"erase probability NaN", d, BatchOptions{BatchSize: 1, Augment: &Augment{EraseProb: math.NaN()}}},
 		{"standardizer shape", d, BatchOptions{BatchSize: 1, Norm: other}},
 		{"broken standardizer", d, BatchOptions{BatchSize: 1, Norm: &Standardizer{C: 1, H: 4, W: 4}}},
 		{"broken dataset", &Dataset{N: 2, C: 1, H: 1, W: 1, Classes: 1, Pixels: []uint8{1}, Labels: []int32{0, 0}}, BatchOptions{BatchSize: 1}},
@@ -239,6 +241,64 @@ func TestNewBatcherErrors(t *testing.T) {
 		if _, err := NewBatcher(tc.d, tc.opts); !errors.Is(err, ErrArgument) {
 			t.Errorf("%s: got %v, want ErrArgument", tc.name, err)
 		}
+	}
+}
+
+// TestBatcherRandomErasing checks that each erased sample is its image with one
+// rectangle of the documented size and shape set to 0 in every channel, and
+// that about EraseProb of the samples are erased.
+func TestBatcherRandomErasing(t *testing.T) {
+	const n, c, h, w = 400, 2, 28, 28
+	d := indexDataset(n, c, h, w) // every pixel non-zero: an erased pixel is the only 0
+	for _, prob := range []float64{0.5, 1} {
+		t.Run(fmt.Sprint(prob), func(t *testing.T) {
+			b, err := NewBatcher(d, BatchOptions{BatchSize: 32, Shuffle: true, Seed: 5, Augment: &Augment{EraseProb: prob}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			xs, ys := epochBatches(t, b, 2)
+			size, erased := d.SampleSize(), 0
+			m, k := (*Standardizer)(nil).affine(size)
+			value := func(want []uint8, e int) float32 { return (float32(want[e]) - m[e]) * k[e] }
+			for bi, batch := range ys {
+				for j, idx := range batch {
+					got := xs[bi][j*size : (j+1)*size]
+					want := reference(d, int(idx), 0, 0, false)
+					x0, y0, x1, y1 := w, h, -1, -1 // bounding box of the zeros in channel 0
+					for e, v := range got {
+						if v == 0 && e < h*w {
+							x0, y0, x1, y1 = min(x0, e%w), min(y0, e/w), max(x1, e%w), max(y1, e/w)
+						}
+					}
+					if x1 < 0 {
+						for e := range want {
+							if got[e] != value(want, e) {
+								t.Fatalf("sample %d not erased but changed at %d", idx, e)
+							}
+						}
+						continue
+					}
+					erased++
+					ew, eh := x1-x0+1, y1-y0+1
+					if area := float64(ew * eh); area < eraseMinArea*h*w-float64(ew+eh) || area > eraseMaxArea*h*w+float64(ew+eh) {
+						t.Errorf("sample %d: erased %d×%d, outside %g–%g of the image", idx, eh, ew, eraseMinArea, eraseMaxArea)
+					}
+					if r := float64(eh) / float64(ew); r < eraseMinAspect/1.5 || r > 1.5/eraseMinAspect {
+						t.Errorf("sample %d: erased %d×%d, aspect %g", idx, eh, ew, r)
+					}
+					for e := range want {
+						x, y := e%w, e/w%h
+						inside := x >= x0 && x <= x1 && y >= y0 && y <= y1
+						if inside && got[e] != 0 || !inside && got[e] != value(want, e) {
+							t.Fatalf("sample %d: value %g at channel %d (%d, %d); erased box x %d–%d, y %d–%d", idx, got[e], e/(h*w), y, x, x0, x1, y0, y1)
+						}
+					}
+				}
+			}
+			if frac := float64(erased) / n; math.Abs(frac-prob) > 0.1 {
+				t.Errorf("erased %d of %d samples, want about %g", erased, n, prob)
+			}
+		})
 	}
 }
 
@@ -254,7 +314,7 @@ func TestBatcherNextPanicsOnSmallBuffers(t *testing.T) {
 
 func TestBatcherNoAllocation(t *testing.T) {
 	d := indexDataset(300, 1, 28, 28)
-	b, err := NewBatcher(d, BatchOptions{BatchSize: 32, Shuffle: true, Seed: 1, Augment: &Augment{MaxShift: 3, FlipHorizontal: true}, Norm: FitStandardizer(d)})
+	b, err := NewBatcher(d, BatchOptions{BatchSize: 32, Shuffle: true, Seed: 1, Augment: &Augment{MaxShift: 3, FlipHorizontal: true, EraseProb: 0.5}, Norm: FitStandardizer(d)})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,6 +14,7 @@ import (
 const (
 	streamShuffle uint64 = 0x53687566666c6521 // "Shuffle!"
 	streamAugment uint64 = 0x4175676d656e7421 // "Augment!"
+	streamErase   uint64 = 0x4572617365697421 // "Eraseit!"
 )
 
 // splitmix64 is the SplitMix64 finaliser: a bijective 64-bit mixer.

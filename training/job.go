@@ -31,6 +31,7 @@ type Recipe struct {
 	Flip           bool    `json:"flip"`
 	KernelInit     string  `json:"kernel_init"`
 	WeightDecay    float64 `json:"weight_decay,omitempty"`
+	EraseProb      float64 `json:"erase_prob,omitempty"`
 }
 
 // Recipes are the Fashion-MNIST recipes the scripts offer.
@@ -128,8 +129,8 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 		sched = c
 	}
 	var augment *data.Augment
-	if r.MaxShift > 0 || r.Flip {
-		augment = &data.Augment{MaxShift: r.MaxShift, FlipHorizontal: r.Flip}
+	if r.MaxShift > 0 || r.Flip || r.EraseProb > 0 {
+		augment = &data.Augment{MaxShift: r.MaxShift, FlipHorizontal: r.Flip, EraseProb: r.EraseProb}
 	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return nil, err

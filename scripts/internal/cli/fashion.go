@@ -36,6 +36,7 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 	smoothing := fs.Float64("label-smoothing", -1, "label smoothing in [0, 1) (recipe: 0 book, 0.1 better)")
 	shift := fs.Int("shift", -1, "augmentation: random translation of up to N pixels (recipe: 0)")
 	flip := fs.Bool("flip", false, "augmentation: random horizontal flips")
+	erase := fs.Float64("erase", 0, "augmentation: probability of random erasing, a rectangle of 2–40% of the image set to the mean (recipe: 0)")
 	weightDecay := fs.Float64("weight-decay", 0, "decoupled weight decay of the kernels per step, scaled by the learning rate (AdamW; recipe: 0)")
 	initName := fs.String("init", "", "kernel initializer: glorot_uniform, glorot_normal or he_normal (recipe: glorot_uniform)")
 	seed := fs.Uint64("seed", 42, "random seed (initialisation, shuffling, augmentation, dropout)")
@@ -77,6 +78,8 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 			r.KernelInit = *initName
 		case "weight-decay":
 			r.WeightDecay = *weightDecay
+		case "erase":
+			r.EraseProb = *erase
 		}
 	})
 	if err := CheckDevice(*device); err != nil {
