@@ -9,8 +9,9 @@
 # Output: "${OUT:-.}/cuda-test.log".
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-log="${OUT:-.}/cuda-test.log"
-mkdir -p "$(dirname "$log")"
+mkdir -p "${OUT:-.}"
+export OUT=$(realpath "${OUT:-.}") # the tests write their tables there, from their own folders
+log="$OUT/cuda-test.log"
 
 # cuBLAS 13 comes with PyTorch as pip wheels (site-packages/nvidia/...): put the
 # folders of libcublas.so.13 and libcublasLt.so.13 on the library path.
@@ -26,11 +27,15 @@ export LD_LIBRARY_PATH="$dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 	# resolves every symbol now: lists any the binary needs and the libraries lack
 	ldd -r .gpu/bin/cuda.test || true
 } 2>&1 | tee "$log"
-# gorgonia.org/cu calls cuInit at start-up and exits 1 if there is no usable GPU
-.gpu/bin/cuda.test -test.v "$@" 2>&1 | tee -a "$log"
+# Each test binary runs in its package's folder, as go test runs it (tests read files beside them).
+# A failing binary does not stop the others: the script fails at the end.
+# gorgonia.org/cu calls cuInit at start-up and exits 1 if there is no usable GPU.
+failed=0
+(cd cuda && ../.gpu/bin/cuda.test -test.v "$@" 2>&1) | tee -a "$log" || failed=1
 if [[ -x .gpu/bin/training.test ]]; then
-	(cd training && ../.gpu/bin/training.test -test.v -test.run GPU 2>&1) | tee -a "$log"
+	(cd training && ../.gpu/bin/training.test -test.v -test.run GPU 2>&1) | tee -a "$log" || failed=1
 fi
 for batch in 32 256; do
 	python3 scripts/torchref/fashion.py bench --model cnn --batch "$batch" --device cuda 2>&1 | tee -a "$log" || true
 done
+exit $failed

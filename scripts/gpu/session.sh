@@ -24,7 +24,7 @@ dirs=$({ find / -path '*/.gpu/stub' -prune -o \( -name 'libcublas.so.13*' -o -na
 	xargs -r -n1 dirname | sort -u | paste -sd:)
 export LD_LIBRARY_PATH="$dirs${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 work=$(mktemp -d)
-trap 'tar -C "$work" -czf "$out/session.tar.gz" . ; rm -rf "$work"' EXIT
+trap 'tar -C "$work" --exclude="*.safetensors" -czf "$out/session.tar.gz" . ; rm -rf "$work"' EXIT
 # limit runs a command under the session's deadline, if it has one.
 start=$SECONDS
 limit() {
