@@ -19,7 +19,7 @@ import (
 )
 
 // engineCase is a training program to run on the GPU (TestEngineKernels' table lists the catalogue
-// kernels they do not launch; training's GPU test runs adam, scale and moving_average; nothing on a GPU runs sgd yet). The residual,
+// kernels they do not launch; training's GPU test runs adam, sgd, scale and moving_average). The residual,
 // BatchNorm and depthwise cases are plan_test.go's.
 var engineCases = []struct {
 	name      string

@@ -167,8 +167,8 @@ func (bnInferNet) Build(b *graph.Builder, x *G.Node) (*G.Node, error) {
 
 // depthwiseNet exercises the depthwise kinds outside Xception: after a 1×1 convolution (so that every
 // depthwise layer has an input gradient), a depthwise convolution with depth multiplier 2, stride 2 and
-// SAME (asymmetric) padding, DepthwiseMaxPool across channel groups, and a stride-1 depthwise
-// convolution.
+// SAME (asymmetric) padding, DepthwiseMaxPool across channel groups, a stride-1 depthwise
+// convolution, and overlapping 2×2 average pooling.
 type depthwiseNet struct{}
 
 func (depthwiseNet) Name() string              { return "depthwise" }
@@ -181,6 +181,7 @@ func (depthwiseNet) Build(b *graph.Builder, x *G.Node) (*G.Node, error) {
 		layers.DepthwiseConv2D(layers.DepthwiseOptions{Kernel: 3, Stride: 2, Padding: graph.Same, Multiplier: 2}),
 		layers.DepthwiseMaxPool(3),
 		layers.DepthwiseConv2D(layers.DepthwiseOptions{Kernel: 3, Padding: graph.Same, Activation: layers.ReLU}),
+		layers.AvgPool2D(layers.PoolOptions{Size: 2, Stride: 1}),
 		layers.GlobalAvgPool2D(),
 		layers.Dense(layers.DenseOptions{Units: 4}),
 	)(b, x)
@@ -233,7 +234,7 @@ func TestInterpreterMatchesProgram(t *testing.T) {
 		{name: "xception", model: arch.Classifier{Backbone: arch.Xception{Height: 71, Width: 71}, NumClasses: 5}, batch: 2,
 			kinds: []string{"depthwise_conv2d", "depthwise_conv2d_backprop_input", "depthwise_conv2d_backprop_filter"}},
 		{name: "depthwise", model: depthwiseNet{}, batch: 3,
-			kinds: []string{"depthwise_conv2d", "depthwise_conv2d_backprop_input", "depthwise_conv2d_backprop_filter", "depthwise_maxpool", "depthwise_maxpool_grad"}},
+			kinds: []string{"depthwise_conv2d", "depthwise_conv2d_backprop_input", "depthwise_conv2d_backprop_filter", "depthwise_maxpool", "depthwise_maxpool_grad", "avgpool2d", "avgpool2d_grad"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			start := time.Now()

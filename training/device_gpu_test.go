@@ -20,27 +20,31 @@ import (
 // whose two largest inputs differ by less than that sends its gradient elsewhere, and Adam turns tiny
 // gradient differences into full-size steps. Whole runs are compared by accuracy instead (docs/results.md).
 func TestGPUTrainingMatchesCPU(t *testing.T) {
+	nadam := OptimizerConfig{Name: "nadam"}
 	for _, tc := range []struct {
-		m     arch.Model
-		n     int
-		decay float64 // decoupled weight decay (the scale kernel)
+		m   arch.Model
+		n   int
+		opt OptimizerConfig
 	}{
-		{arch.FashionFCN{}, 40, 0},
-		{arch.FashionCNN{}, 40, 0},
+		{arch.FashionFCN{}, 40, nadam},
+		{arch.FashionCNN{}, 40, nadam},
 		// 40 images: 3 steps per epoch, the last a partial batch.
-		{arch.ResNet{Label: "resnet-small", Stages: []int{1, 1}, Channels: 1, Height: 28, Width: 28, NumClasses: 10}, 40, 0},
-		{arch.FashionFCN{}, 40, 0.9},
+		{arch.ResNet{Label: "resnet-small", Stages: []int{1, 1}, Channels: 1, Height: 28, Width: 28, NumClasses: 10}, 40, nadam},
+		// Decoupled weight decay: the scale kernel after each update.
+		{arch.FashionFCN{}, 40, OptimizerConfig{Name: "nadam", WeightDecay: 0.9}},
+		// SGD with Nesterov momentum: the sgd kernel.
+		{arch.FashionFCN{}, 40, OptimizerConfig{Name: "sgd", Momentum: 0.9, Nesterov: true}},
 	} {
 		m := tc.m
-		name := m.Name()
-		if tc.decay != 0 {
+		name := m.Name() + "/" + tc.opt.Name
+		if tc.opt.WeightDecay != 0 {
 			name += "+decay"
 		}
 		t.Run(name, func(t *testing.T) {
 			train, val := syntheticImages(tc.n, 1), syntheticImages(24, 2)
 			trainers := map[string]*Trainer{}
 			for _, device := range []string{"cpu", "cuda"} {
-				tr, err := NewTrainer(m, nil, Config{Epochs: 1, BatchSize: 16, EvalBatchSize: 16, Optimizer: OptimizerConfig{Name: "nadam", WeightDecay: tc.decay},
+				tr, err := NewTrainer(m, nil, Config{Epochs: 1, BatchSize: 16, EvalBatchSize: 16, Optimizer: tc.opt,
 					Seed: 3, Norm: data.FitStandardizer(train), Device: device})
 				if err != nil {
 					t.Fatal(err)
