@@ -32,6 +32,7 @@ type Engine struct {
 	ctx      cu.CUContext
 	module   cu.Module
 	blas     *blas.Standard
+	tf32     *tf32Gemm // the plan's GEMMs, when Plan.TF32
 	buffers  []cu.DevicePtr
 	launches []deviceLaunch
 	init     []deviceLaunch
@@ -79,6 +80,12 @@ func NewEngine(p *Plan) (*Engine, error) {
 		return nil, fmt.Errorf("cuda: loading fovea's kernels (PTX JIT) on %s: %w", e.device, err)
 	}
 	e.blas = blas.New()
+	if p.TF32 {
+		if e.tf32, err = newTF32Gemm(); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
 	for _, b := range p.Buffers {
 		ptr, err := cu.MemAlloc(max(b.Bytes, 4))
 		if err != nil {
@@ -301,6 +308,9 @@ func deviceSlice(addr uint64) []float32 {
 
 // sgemm runs a row-major GEMM on cuBLAS, which is column-major: Cᵀ = op(B)ᵀ·op(A)ᵀ.
 func (e *Engine) sgemm(g *Gemm) error {
+	if e.tf32 != nil {
+		return e.tf32.sgemm(e, g)
+	}
 	ta, tb := gblas.NoTrans, gblas.NoTrans
 	if g.TransA {
 		ta = gblas.Trans
@@ -324,6 +334,10 @@ func (e *Engine) Close() {
 	if e.blas != nil {
 		_ = e.blas.Close()
 		e.blas = nil
+	}
+	if e.tf32 != nil {
+		e.tf32.close()
+		e.tf32 = nil
 	}
 	_ = e.ctx.Destroy()
 }

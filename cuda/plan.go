@@ -24,6 +24,10 @@ type Plan struct {
 	// Inputs are the program's tensors that no step writes (batch, labels, parameters, constants): the
 	// host copies a caller uploads. Outputs are the rest.
 	Inputs []*tensor.Dense
+	// TF32 lets a GPU's GEMMs round their inputs to TF32 (10-bit mantissa, FP32 accumulation) and run
+	// on tensor cores, as PyTorch's cuDNN convolutions do by default. Off, every GEMM is IEEE FP32. The
+	// interpreter always computes in FP32.
+	TF32 bool
 
 	places  map[*tensor.Dense]Ref
 	scratch map[string]int // scratch slot → buffer

@@ -73,12 +73,51 @@ func TestGPUTrainingMatchesCPU(t *testing.T) {
 	}
 }
 
+// TestGPUTF32Training trains the CNN for an epoch of three steps on the GPU with TF32 GEMMs and on the
+// CPU: TF32 rounds the GEMMs' inputs to 10 mantissa bits, so the runs agree to about 1e-2, not 1e-3.
+func TestGPUTF32Training(t *testing.T) {
+	train, val := syntheticImages(40, 1), syntheticImages(24, 2)
+	trainers := map[string]*Trainer{}
+	for _, device := range []string{"cpu", "cuda"} {
+		tr, err := NewTrainer(arch.FashionCNN{}, nil, Config{Epochs: 1, BatchSize: 16, EvalBatchSize: 16, Optimizer: OptimizerConfig{Name: "nadam"},
+			Seed: 3, Norm: data.FitStandardizer(train), Device: device, TF32: device == "cuda"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer tr.Close()
+		if _, err := tr.Fit(train, val); err != nil {
+			t.Fatalf("%s: %v", device, err)
+		}
+		trainers[device] = tr
+	}
+	want, got := trainers["cpu"].History().Epochs[0], trainers["cuda"].History().Epochs[0]
+	t.Logf("TF32 GPU loss %.6f val %.6f; CPU loss %.6f val %.6f", got.TrainLoss, got.ValLoss, want.TrainLoss, want.ValLoss)
+	if math.Abs(got.TrainLoss-want.TrainLoss) > 1e-2*math.Max(1, want.TrainLoss) || math.IsNaN(got.TrainLoss) {
+		t.Errorf("TF32 GPU train loss %.6f, CPU %.6f", got.TrainLoss, want.TrainLoss)
+	}
+	worst := 0.0
+	for _, p := range trainers["cpu"].Params().All() {
+		q, _ := trainers["cuda"].Params().Get(p.Name)
+		rel := relDiff(q.Value.Float32s(), p.Value.Float32s())
+		worst = max(worst, rel)
+		if rel > 5e-2 || math.IsNaN(rel) {
+			t.Errorf("parameter %s: relative difference %.3g between TF32 GPU and CPU training", p.Name, rel)
+		}
+	}
+	t.Logf("largest parameter difference %.3g", worst)
+}
+
 // TestGPUTrainStepThroughput times the CNN's whole training step on the GPU (batch upload, forward,
-// backward, Nadam update, loss download) at batch 32 and 256, as the CPU's BenchmarkTrainStep does.
+// backward, Nadam update, loss download) at batch 32 and 256, in FP32 and with TF32 GEMMs, as the CPU's
+// BenchmarkTrainStep does.
 func TestGPUTrainStepThroughput(t *testing.T) {
 	var report string
-	for _, batch := range []int{32, 256} {
-		tr, err := NewTrainer(arch.FashionCNN{}, nil, Config{BatchSize: batch, Optimizer: OptimizerConfig{Name: "nadam"}, Device: "cuda"})
+	for _, run := range []struct {
+		batch int
+		tf32  bool
+	}{{32, false}, {256, false}, {32, true}, {256, true}} {
+		batch := run.batch
+		tr, err := NewTrainer(arch.FashionCNN{}, nil, Config{BatchSize: batch, Optimizer: OptimizerConfig{Name: "nadam"}, Device: "cuda", TF32: run.tf32})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -104,8 +143,12 @@ func TestGPUTrainStepThroughput(t *testing.T) {
 			}
 		}
 		el := time.Since(start)
-		line := fmt.Sprintf("fovea CNN training step on the GPU, batch %d: %.0f images/s (%.3f ms per step)\n",
-			batch, float64(batch*steps)/el.Seconds(), el.Seconds()*1e3/steps)
+		precision := "FP32"
+		if run.tf32 {
+			precision = "TF32"
+		}
+		line := fmt.Sprintf("fovea CNN training step on the GPU, batch %d, %s: %.0f images/s (%.3f ms per step)\n",
+			batch, precision, float64(batch*steps)/el.Seconds(), el.Seconds()*1e3/steps)
 		t.Log(line)
 		report += line
 		tr.Close()

@@ -119,6 +119,23 @@ func TestDeviceErrors(t *testing.T) {
 	if _, err := NewTrainer(arch.FashionFCN{}, nil, Config{Device: "tpu"}); err == nil {
 		t.Error("unknown device: no error")
 	}
+	if _, err := NewTrainer(arch.FashionFCN{}, nil, Config{TF32: true}); err == nil || !strings.Contains(err.Error(), "TF32") {
+		t.Errorf("TF32 on the cpu device: %v, want an error naming TF32", err)
+	}
+	// TF32 reaches the device plan (the interpreter computes in FP32 regardless).
+	tr, err := NewTrainer(arch.FashionFCN{}, nil, Config{Device: "emulate", TF32: true, BatchSize: 4})
+	if err != nil {
+		t.Fatalf("TF32 on the emulated device: %v", err)
+	}
+	defer tr.Close()
+	if _, _, err := tr.TrainOnBatch(make([]float32, 4*784), make([]int32, 4), 1e-3); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range tr.device.runs {
+		if !r.plan.TF32 {
+			t.Error("a device plan of a TF32 trainer has TF32 off")
+		}
+	}
 }
 
 // frozenBackbone builds m's parameters (seeded, so every call gives the same values) and freezes all

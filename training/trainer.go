@@ -36,6 +36,10 @@ type Config struct {
 	// Device runs the training and evaluation steps: "cpu" (default), "cuda" (a GPU; builds with the
 	// gpu tag) or "emulate" (the device path run by the CPU interpreter of device plans, for tests).
 	Device string
+	// TF32 lets the cuda device's GEMMs (convolutions and dense layers) use TF32 tensor cores, as
+	// PyTorch's convolutions do by default: faster, with inputs rounded to a 10-bit mantissa. Off (the
+	// default), the GPU computes in IEEE FP32 like the CPU. Only for the cuda device.
+	TF32 bool
 	// Augment, when set, transforms training images (never evaluation images).
 	Augment *data.Augment
 	// Norm standardises the images of in-memory datasets (Fit, Evaluate); batch sources (FitSource,
@@ -75,6 +79,8 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("batch sizes %d and %d must be positive", c.BatchSize, c.EvalBatchSize)
 	case !(c.LabelSmoothing >= 0 && c.LabelSmoothing < 1):
 		return fmt.Errorf("label smoothing %g must be in [0, 1)", c.LabelSmoothing)
+	case c.TF32 && c.Device == "cpu":
+		return fmt.Errorf("TF32 is a GPU precision mode; the cpu device always computes in FP32 (use -device cuda)")
 	}
 	return nil
 }

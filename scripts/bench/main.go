@@ -8,6 +8,7 @@
 //	go run ./scripts/bench -models xception -batches 8 -steps 3   # Xception's forward pass
 //	go run ./scripts/bench -models cnn -batches 32 -threads 2
 //	go run -tags gpu ./scripts/bench -device cuda -batches 32,256   # on GPU 0, against PyTorch eager (cuDNN)
+//	go run -tags gpu ./scripts/bench -device cuda -precision tf32   # both sides on TF32 tensor cores
 package main
 
 import (
@@ -35,6 +36,9 @@ type result struct {
 	ImagesPerSec float64 `json:"images_per_sec"`
 	MsPerStep    float64 `json:"ms_per_step"`
 	PeakRSSMB    float64 `json:"peak_rss_mb"`
+	// PyTorch's effective TF32 switches (cuDNN convolutions, matmuls).
+	ConvTF32   bool `json:"conv_tf32"`
+	MatmulTF32 bool `json:"matmul_tf32"`
 }
 
 func main() {
@@ -45,10 +49,20 @@ func main() {
 	steps := flag.Int("steps", 10, "timed steps per repeat")
 	repeats := flag.Int("repeats", 3, "repeats; the fastest counts")
 	python := flag.String("python", defaultPython(), "Python with PyTorch (Debian's python3-torch at /usr/bin/python3 when it exists); empty skips PyTorch")
+	precision := flag.String("precision", "fp32", "GPU math for both sides: fp32 (IEEE; PyTorch's TF32 switched off) or tf32 (tensor cores: fovea's GEMMs, PyTorch's convolutions and matmuls)")
 	one := flag.String("one", "", "internal: measure fovea only for model:batch in this process")
 	flag.Parse()
+	if *precision != "fp32" && *precision != "tf32" {
+		fmt.Fprintf(os.Stderr, "bench: -precision %q: want fp32 or tf32\n", *precision)
+		os.Exit(2)
+	}
+	tf32 := *precision == "tf32"
+	if tf32 && *device == "cpu" {
+		fmt.Fprintln(os.Stderr, "bench: -precision tf32 needs -device cuda")
+		os.Exit(2)
+	}
 	if *one != "" {
-		if err := measureOne(*one, *device, *threads, *steps, *repeats); err != nil {
+		if err := measureOne(*one, *device, tf32, *threads, *steps, *repeats); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -62,7 +76,7 @@ func main() {
 	fmt.Printf("%-8s %6s %14s %14s %7s %12s %12s\n", "model", "batch", "fovea img/s", "torch img/s", "ratio", "fovea MB", "torch MB")
 	for _, m := range strings.Split(*models, ",") {
 		for _, b := range strings.Split(*batches, ",") {
-			ours, err := run(self, "-one", m+":"+b, "-device", *device, "-threads", strconv.Itoa(*threads), "-steps", strconv.Itoa(*steps), "-repeats", strconv.Itoa(*repeats))
+			ours, err := run(self, "-one", m+":"+b, "-device", *device, "-precision", *precision, "-threads", strconv.Itoa(*threads), "-steps", strconv.Itoa(*steps), "-repeats", strconv.Itoa(*repeats))
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "bench: fovea:", err)
 				os.Exit(1)
@@ -74,7 +88,7 @@ func main() {
 					script = "scripts/torchref/xception.py"
 				}
 				if theirs, err = run(*python, script, "bench", "--model", m, "--batch", b,
-					"--threads", strconv.Itoa(*threads), "--device", *device, "--steps", strconv.Itoa(*steps), "--repeats", strconv.Itoa(*repeats)); err != nil {
+					"--threads", strconv.Itoa(*threads), "--device", *device, "--precision", *precision, "--steps", strconv.Itoa(*steps), "--repeats", strconv.Itoa(*repeats)); err != nil {
 					fmt.Fprintln(os.Stderr, "bench: pytorch:", err)
 				}
 			}
@@ -83,6 +97,9 @@ func main() {
 				ratio = fmt.Sprintf("%.2f", ours.ImagesPerSec/theirs.ImagesPerSec)
 			}
 			fmt.Printf("%-8s %6s %14.1f %14.1f %7s %12.0f %12.0f\n", m, b, ours.ImagesPerSec, theirs.ImagesPerSec, ratio, ours.PeakRSSMB, theirs.PeakRSSMB)
+			if theirs.Impl != "" && *device != "cpu" {
+				fmt.Printf("%-8s %6s precision %s; PyTorch's TF32: convolutions %v, matmuls %v\n", "", "", *precision, theirs.ConvTF32, theirs.MatmulTF32)
+			}
 		}
 	}
 }
@@ -114,7 +131,7 @@ func run(name string, args ...string) (result, error) {
 
 // measureOne times fovea's training step (Xception: its forward pass) for "model:batch" on random data
 // and prints a result line.
-func measureOne(spec, device string, threads, steps, repeats int) error {
+func measureOne(spec, device string, tf32 bool, threads, steps, repeats int) error {
 	name, b, ok := strings.Cut(spec, ":")
 	batch, err := strconv.Atoi(b)
 	if !ok || err != nil || batch <= 0 {
@@ -136,7 +153,7 @@ func measureOne(spec, device string, threads, steps, repeats int) error {
 	default:
 		return fmt.Errorf("unknown model %q", name)
 	}
-	t, err := training.NewTrainer(model, nil, training.Config{BatchSize: batch, EvalBatchSize: batch, Threads: threads, Device: device,
+	t, err := training.NewTrainer(model, nil, training.Config{BatchSize: batch, EvalBatchSize: batch, Threads: threads, Device: device, TF32: tf32,
 		Optimizer: training.OptimizerConfig{Name: "nadam"}, Norm: &data.Standardizer{}})
 	if err != nil {
 		return err

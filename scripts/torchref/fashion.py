@@ -275,6 +275,9 @@ def bench(args):
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     dev = torch.device(args.device)
+    if args.precision != "default":
+        torch.backends.cudnn.allow_tf32 = args.precision == "tf32"
+        torch.backends.cuda.matmul.allow_tf32 = args.precision == "tf32"
     model = make_model(args.model).to(dev)
     opt = make_optimizer("nadam", model.parameters(), 1e-3)
     x = torch.randn(args.batch, 1, 28, 28, device=dev)
@@ -303,6 +306,8 @@ def bench(args):
     ips = args.steps * args.batch / best
     print(json.dumps(dict(impl="pytorch", torch=torch.__version__, model=args.model, batch=args.batch,
                           threads=args.threads, device=args.device, images_per_sec=ips,
+                          conv_tf32=torch.backends.cudnn.allow_tf32,
+                          matmul_tf32=torch.backends.cuda.matmul.allow_tf32,
                           ms_per_step=1000 * best / args.steps,
                           peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)), flush=True)
 
@@ -337,6 +342,9 @@ def main():
     b.add_argument("--warmup", type=int, default=5)
     b.add_argument("--repeats", type=int, default=3)
     b.add_argument("--device", default="cpu")
+    b.add_argument("--precision", default="default", choices=["default", "fp32", "tf32"],
+                   help="GPU math: PyTorch's defaults, IEEE FP32 everywhere, or TF32 tensor cores for "
+                        "convolutions and matmuls")
     args = p.parse_args()
     train(args) if args.mode == "train" else bench(args)
 
