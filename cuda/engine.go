@@ -4,7 +4,6 @@ package cuda
 
 import (
 	"fmt"
-	"math"
 	"runtime"
 	"unsafe"
 
@@ -162,19 +161,7 @@ func (e *Engine) resolve(ls []Launch) ([]deviceLaunch, error) {
 
 // argValue is an argument's 8-byte parameter slot.
 func (e *Engine) argValue(t ParamType, a Arg) (uint64, error) {
-	switch t {
-	case PtrF32, PtrI32, PtrI64, PtrF64:
-		return e.address(a.Ref), nil
-	case I32:
-		return uint64(uint32(int32(a.Int))), nil
-	case F32:
-		return uint64(math.Float32bits(a.Float)), nil
-	case F64:
-		return math.Float64bits(a.Double), nil
-	case U64:
-		return a.U64, nil
-	}
-	return 0, fmt.Errorf("cuda: unknown parameter type %v", t)
+	return slotValue(t, a, e.address)
 }
 
 // Upload copies a host tensor of the program to the device.

@@ -10,184 +10,24 @@ import (
 	"strings"
 	"testing"
 	"time"
-	"unsafe"
 
 	"fovea/arch"
-	"fovea/graph"
-
-	"gorgonia.org/tensor"
 )
-
-// engineCase is a training program to run on the GPU (TestEngineKernels' table lists the catalogue
-// kernels they do not launch; training's GPU test runs adam, sgd, scale and moving_average). The residual,
-// BatchNorm and depthwise cases are plan_test.go's.
-var engineCases = []struct {
-	name      string
-	model     arch.Model
-	batch     int
-	smoothing float64
-	params    func(t *testing.T) *graph.Params // nil: new parameters
-}{
-	{"fcn", arch.FashionFCN{}, 16, 0, nil},
-	{"cnn", arch.FashionCNN{}, 8, 0.1, nil},
-	{"resnet-small", smallResNet, 8, 0.1, nil},
-	{"resnet-small frozen batchnorm", smallResNet, 8, 0, func(t *testing.T) *graph.Params {
-		return prepared(t, smallResNet, func(name string) bool { return strings.Contains(name, "batch_normalization") })
-	}},
-	{"bn-infer", bnInferNet{}, 8, 0, func(t *testing.T) *graph.Params {
-		return prepared(t, bnInferNet{}, func(name string) bool { return name == "dense/bias" })
-	}},
-	{"squeezenet", arch.Classifier{Backbone: arch.SqueezeNet{Height: 48, Width: 48}, NumClasses: 5, Dropout: 0.2}, 4, 0.1, nil},
-	{"depthwise", depthwiseNet{}, 8, 0, nil},
-}
-
-// engineProgram compiles an engine case's training program.
-func engineProgram(t *testing.T, i int) (*graph.Program, []*tensor.Dense) {
-	tc := engineCases[i]
-	params := graph.NewParams()
-	if tc.params != nil {
-		params = tc.params(t)
-	}
-	return trainingProgramWith(t, tc.model, params, tc.batch, tc.smoothing)
-}
-
-// kernelStats accumulates one kernel's worst error over its launches.
-type kernelStats struct {
-	launches  int
-	maxRel    float64
-	unwritten int
-}
 
 // TestEngineKernels runs each plan launch by launch on the GPU and in the interpreter from identical
 // device states, and compares every buffer after every launch: a table of each kernel's worst relative
 // error (float32), NaNs, and elements the GPU left unwritten (buffers start as NaN on both sides).
 func TestEngineKernels(t *testing.T) {
-	stats := map[string]*kernelStats{}
-	for i, tc := range engineCases {
-		prog, _ := engineProgram(t, i)
-		plan := mustLower(t, prog)
-		interp, err := NewInterpreter(plan)
-		if err != nil {
-			t.Fatal(err)
-		}
-		eng, err := NewEngine(plan)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fillNaN := func(x Executor) {
-			for i, b := range plan.Buffers {
-				if plan.Buffers[i].Name == "ones" {
-					continue
-				}
-				nan := make([]byte, b.Bytes)
-				for j := 0; j+4 <= len(nan); j += 4 {
-					*(*uint32)(unsafe.Pointer(&nan[j])) = 0x7fc00000
-				}
-				if err := x.SetBuffer(i, nan); err != nil {
-					t.Fatal(err)
-				}
-			}
-			for _, in := range plan.Inputs {
-				if err := x.Upload(in); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		fillNaN(interp)
-		fillNaN(eng)
-		for i, l := range plan.Launches {
-			if err := interp.RunLaunch(i); err != nil {
-				t.Fatal(err)
-			}
-			if err := eng.RunLaunch(i); err != nil {
-				t.Fatalf("%s launch %d (%s, %s): %v", tc.name, i, l.Kernel, l.Step, err)
-			}
-			st := stats[l.Kernel]
-			if st == nil {
-				st = &kernelStats{}
-				stats[l.Kernel] = st
-			}
-			st.launches++
-			for b := range plan.Buffers {
-				want, _ := interp.Buffer(b)
-				got, err := eng.Buffer(b)
-				if err != nil {
-					t.Fatal(err)
-				}
-				rel, unwritten := compareFloats(got, want)
-				st.maxRel = max(st.maxRel, rel)
-				st.unwritten += unwritten
-				// Continue from identical states so each kernel is judged on its own inputs.
-				if err := eng.SetBuffer(b, want); err != nil {
-					t.Fatal(err)
-				}
-			}
-		}
-		eng.Close()
-		interp.Close()
-	}
-	var names []string
-	for k := range stats {
-		names = append(names, k)
-	}
-	sort.Strings(names)
-	var table strings.Builder
-	fmt.Fprintf(&table, "%-20s %9s %12s %10s %s\n", "kernel", "launches", "max rel err", "unwritten", "verdict")
-	for _, k := range names {
-		st := stats[k]
-		verdict := "ok"
-		if st.maxRel > 1e-4 || math.IsNaN(st.maxRel) || st.unwritten > 0 {
-			verdict = "FAIL"
-			t.Errorf("kernel %s: max relative error %.3g, %d unwritten or NaN elements", k, st.maxRel, st.unwritten)
-		}
-		fmt.Fprintf(&table, "%-20s %9d %12.3g %10d %s\n", k, st.launches, st.maxRel, st.unwritten, verdict)
-	}
-	for _, spec := range Kernels {
-		if stats[spec.Name] == nil {
-			fmt.Fprintf(&table, "%-20s %9d %12s %10s %s\n", spec.Name, 0, "-", "-", "not launched by these programs")
-		}
-	}
-	t.Log("\n" + table.String())
-	if out := os.Getenv("OUT"); out != "" {
-		_ = os.WriteFile(out+"/kernels.txt", []byte(table.String()), 0o644)
-	}
-}
-
-// compareFloats compares two buffers as float32s: the relative error (max |a−b| over max |b|) where b
-// is finite, and the count of elements finite in want but not in got.
-func compareFloats(gotB, wantB []byte) (float64, int) {
-	n := len(wantB) / 4
-	if n == 0 {
-		return 0, 0
-	}
-	got := unsafe.Slice((*float32)(unsafe.Pointer(&gotB[0])), n)
-	want := unsafe.Slice((*float32)(unsafe.Pointer(&wantB[0])), n)
-	var diff, scale float64
-	bad := 0
-	for i := range want {
-		w, g := float64(want[i]), float64(got[i])
-		if math.IsNaN(w) || math.IsInf(w, 0) {
-			continue
-		}
-		if math.IsNaN(g) || math.IsInf(g, 0) {
-			bad++
-			continue
-		}
-		diff = max(diff, math.Abs(g-w))
-		scale = max(scale, math.Abs(w))
-	}
-	if scale == 0 {
-		return diff, bad
-	}
-	return diff / scale, bad
+	table := compareKernels(t, func(p *Plan) (Executor, error) { return NewEngine(p) })
+	writeKernelTable(t, "kernels.txt", table)
 }
 
 // TestEngineMatchesProgram runs whole training steps on the GPU: loss, accuracy and every gradient
 // must match the CPU program.
 func TestEngineMatchesProgram(t *testing.T) {
-	for i, tc := range engineCases {
+	for i, tc := range kernelCases {
 		t.Run(tc.name, func(t *testing.T) {
-			prog, outs := engineProgram(t, i)
+			prog, outs := kernelCaseProgram(t, i)
 			plan := mustLower(t, prog)
 			eng, err := NewEngine(plan)
 			if err != nil {

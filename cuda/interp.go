@@ -13,15 +13,26 @@ import (
 // emulations (emulate.go) and GEMMs through fovea's CPU GEMM. It exists to test lowering and kernels
 // without a GPU; it is not fast.
 type Interpreter struct {
-	plan *Plan
-	mem  [][]uint64 // one per buffer, 8-byte aligned
-	gemm *gemm.Engine
-	args Args
+	plan    *Plan
+	mem     [][]uint64 // one per buffer, 8-byte aligned
+	gemm    *gemm.Engine
+	args    Args
+	kernels KernelFunc // nil: the Go emulations
+	slots   []uint64
 }
 
+// KernelFunc runs catalogue kernel name over items 0..n-1 with its arguments in 8-byte parameter
+// slots, pointers as host addresses: the form of a GPU launch, for kernels compiled for the host
+// (cuda/internal/hostcuda) in place of the Go emulations.
+type KernelFunc func(name string, n int64, slots []uint64) error
+
 // NewInterpreter allocates the plan's buffers (zeroed) and runs its Init launches.
-func NewInterpreter(p *Plan) (*Interpreter, error) {
-	in := &Interpreter{plan: p, gemm: gemm.New(1)}
+func NewInterpreter(p *Plan) (*Interpreter, error) { return NewInterpreterWith(p, nil) }
+
+// NewInterpreterWith is NewInterpreter with kernels run by run instead of their Go emulations (GEMMs
+// still run on fovea's CPU GEMM).
+func NewInterpreterWith(p *Plan, run KernelFunc) (*Interpreter, error) {
+	in := &Interpreter{plan: p, gemm: gemm.New(1), kernels: run}
 	for _, b := range p.Buffers {
 		in.mem = append(in.mem, make([]uint64, (b.Bytes+7)/8))
 	}
@@ -147,8 +158,34 @@ func (in *Interpreter) launch(l *Launch) error {
 	if len(l.Args) != len(spec.Params) {
 		return fmt.Errorf("%s: kernel %s takes %d arguments after n, launch has %d", l.Step, l.Kernel, len(spec.Params), len(l.Args))
 	}
+	if in.kernels != nil {
+		return in.launchSlots(l, spec)
+	}
 	a := in.resolve(spec, l.Args)
 	emulate(int(l.N), a)
+	return nil
+}
+
+// launchSlots runs l through in.kernels, its pointers as addresses of the interpreter's memory (which
+// the Go garbage collector neither moves nor frees while the interpreter lives).
+func (in *Interpreter) launchSlots(l *Launch, spec KernelSpec) error {
+	address := func(r Ref) uint64 {
+		if r.Buf < 0 {
+			return 0
+		}
+		return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(in.mem[r.Buf])))) + uint64(r.Off)
+	}
+	in.slots = in.slots[:0]
+	for i, p := range spec.Params {
+		v, err := slotValue(p.Type, l.Args[i], address)
+		if err != nil {
+			return fmt.Errorf("%s: %w", l.Step, err)
+		}
+		in.slots = append(in.slots, v)
+	}
+	if err := in.kernels(l.Kernel, l.N, in.slots); err != nil {
+		return fmt.Errorf("%s: %w", l.Step, err)
+	}
 	return nil
 }
 

@@ -675,14 +675,18 @@ type Executor interface {
 var ErrNoCUDA = errors.New("this build has no CUDA support: build with -tags gpu on a machine with the CUDA headers " +
 	"(scripts/gpu/setup.sh installs them; scripts/gpu/build.sh cross-builds for a GPU machine)")
 
-// NewExecutor returns an executor for the named device: "cuda" (GPU 0; builds with the gpu tag only)
-// or "emulate" (the CPU Interpreter, for tests).
+// NewExecutor returns an executor for the named device: "cuda" (GPU 0; builds with the gpu tag only),
+// "emulate" (the CPU Interpreter with the kernels' Go emulations, for tests) or "hostcuda" (the
+// Interpreter with fovea.cu's kernels compiled for the host; builds with the hostcuda tag only, for
+// tests).
 func NewExecutor(device string, p *Plan) (Executor, error) {
 	switch device {
 	case "cuda", "gpu":
 		return newGPU(p)
 	case "emulate":
 		return NewInterpreter(p)
+	case "hostcuda":
+		return newHost(p)
 	}
 	return nil, fmt.Errorf("unknown device %q (want cuda or emulate)", device)
 }

@@ -88,6 +88,10 @@ func TestDeviceTrainingMatchesCPU(t *testing.T) {
 	}
 }
 
+// emulatedDevice runs the device tests' plans on the CPU: "emulate" (the kernels' Go emulations) or,
+// in builds with the hostcuda tag, "hostcuda" (fovea.cu's kernels compiled for the host).
+var emulatedDevice = "emulate"
+
 func relDiff(a, b []float32) float64 {
 	var diff, scale float64
 	for i := range b {
@@ -198,13 +202,13 @@ func TestDeviceTransferMatchesCPU(t *testing.T) {
 }
 
 // fitOnCPUAndDevice trains the same model twice from the same start, on the CPU and through the device
-// path run by the plan interpreter ("emulate"), and checks that the histories (losses and accuracies)
+// path run by the plan interpreter (emulatedDevice), and checks that the histories (losses and accuracies)
 // agree to 1e-4 and every parameter to paramTol (relative to the tensor's largest value). params, when
 // set, gives each run its starting parameter set.
 func fitOnCPUAndDevice(t *testing.T, model arch.Model, params func() *graph.Params, paramTol float64, cfg Config, train, val *data.Dataset) (cpu, dev *Trainer) {
 	t.Helper()
 	results := map[string]*Trainer{}
-	for _, device := range []string{"cpu", "emulate"} {
+	for _, device := range []string{"cpu", emulatedDevice} {
 		c := cfg
 		c.Device = device
 		var ps *graph.Params
@@ -221,7 +225,7 @@ func fitOnCPUAndDevice(t *testing.T, model arch.Model, params func() *graph.Para
 		}
 		results[device] = tr
 	}
-	cpu, dev = results["cpu"], results["emulate"]
+	cpu, dev = results["cpu"], results[emulatedDevice]
 	for i, want := range cpu.History().Epochs {
 		got := dev.History().Epochs[i]
 		for _, pair := range [][2]float64{{got.TrainLoss, want.TrainLoss}, {got.ValLoss, want.ValLoss}, {got.TrainAccuracy, want.TrainAccuracy}, {got.ValAccuracy, want.ValAccuracy}} {

@@ -34,7 +34,8 @@ type Config struct {
 	// Threads for the CPU kernels (default GOMAXPROCS).
 	Threads int
 	// Device runs the training and evaluation steps: "cpu" (default), "cuda" (a GPU; builds with the
-	// gpu tag) or "emulate" (the device path run by the CPU interpreter of device plans, for tests).
+	// gpu tag), or for tests "emulate" (the device path run by the CPU interpreter of device plans) and
+	// "hostcuda" (the same with fovea.cu's kernels compiled for the host; builds with the hostcuda tag).
 	Device string
 	// TF32 lets the cuda device's GEMMs (convolutions and dense layers) use TF32 tensor cores, as
 	// PyTorch's convolutions do by default: faster, with inputs rounded to a 10-bit mantissa. Off (the
