@@ -35,7 +35,8 @@ static inline double slot_f64(unsigned long long s) {
 	return d;
 }
 
-extern "C" int fovea_host_launch(const char* name, long long n, const unsigned long long* s) {
+// launch_thread runs the current thread (blockIdx, threadIdx) of kernel name.
+static int launch_thread(const char* name, long long n, const unsigned long long* s) {
 `)
 	for _, k := range Kernels {
 		args := []string{"n"}
@@ -65,7 +66,18 @@ extern "C" int fovea_host_launch(const char* name, long long n, const unsigned l
 		}
 		fmt.Fprintf(&b, "\tif (strcmp(name, %q) == 0) {\n\t\t%s(%s);\n\t\treturn 0;\n\t}\n", k.Name, k.Name, strings.Join(args, ", "))
 	}
-	b.WriteString("\treturn -1;\n}\n")
+	b.WriteString(`	return -1;
+}
+
+// fovea_host_launch runs kernel name over items 0..n-1 on shim.h's grid, one thread after another; -1
+// if there is no such kernel.
+extern "C" int fovea_host_launch(const char* name, long long n, const unsigned long long* s) {
+	for (blockIdx.x = 0; blockIdx.x < gridDim.x; blockIdx.x++)
+		for (threadIdx.x = 0; threadIdx.x < blockDim.x; threadIdx.x++)
+			if (launch_thread(name, n, s) != 0) return -1;
+	return 0;
+}
+`)
 	return b.String()
 }
 

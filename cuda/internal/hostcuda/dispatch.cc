@@ -698,7 +698,8 @@ static inline double slot_f64(unsigned long long s) {
 	return d;
 }
 
-extern "C" int fovea_host_launch(const char* name, long long n, const unsigned long long* s) {
+// launch_thread runs the current thread (blockIdx, threadIdx) of kernel name.
+static int launch_thread(const char* name, long long n, const unsigned long long* s) {
 	if (strcmp(name, "fill") == 0) {
 		fill(n, (float*)(uintptr_t)s[0], slot_f32(s[1]));
 		return 0;
@@ -848,4 +849,13 @@ extern "C" int fovea_host_launch(const char* name, long long n, const unsigned l
 		return 0;
 	}
 	return -1;
+}
+
+// fovea_host_launch runs kernel name over items 0..n-1 on shim.h's grid, one thread after another; -1
+// if there is no such kernel.
+extern "C" int fovea_host_launch(const char* name, long long n, const unsigned long long* s) {
+	for (blockIdx.x = 0; blockIdx.x < gridDim.x; blockIdx.x++)
+		for (threadIdx.x = 0; threadIdx.x < blockDim.x; threadIdx.x++)
+			if (launch_thread(name, n, s) != 0) return -1;
+	return 0;
 }

@@ -1,8 +1,9 @@
 //go:build hostcuda
 
 // Package hostcuda runs fovea's CUDA C kernels (cuda/kernels/fovea.cu) on the CPU: the same source,
-// compiled as C++ with shim.h in place of the CUDA built-ins, launched as one block of one thread, so
-// each kernel's grid-stride loop visits every item in order. With the Go emulations as the reference
+// compiled as C++ with shim.h in place of the CUDA built-ins, each launch a small grid (3 blocks of 37
+// threads) whose threads run one after another, each over its grid-stride share of the items. With
+// the Go emulations as the reference
 // (cuda.NewInterpreterWith(plan, hostcuda.Launch)), it checks the kernels' index math and float32
 // rounding without a GPU; it cannot check what only a GPU has (many threads at once, its memory
 // model, its exp and log). Build tag hostcuda; needs a C++ compiler (cgo).

@@ -1,7 +1,6 @@
 // shim.h lets fovea's CUDA C kernels (cuda/kernels/fovea.cu) compile as host C++: the CUDA qualifiers
-// become nothing or inline, the launch built-ins describe one block of one thread (so every grid-stride
-// loop visits all of its items in order), and the device built-ins the kernels use get host
-// definitions with the same results.
+// become nothing or inline, the launch built-ins describe a small grid whose threads run one after
+// another, and the device built-ins the kernels use get host definitions with the same results.
 // No multiply-add is fused (nvcc compiles the PTX with -fmad=false): ISO C++ mode (-std=c++17) already
 // keeps GCC from contracting, and x86-64 without -mfma has no fused instruction; the pragma says so too.
 #pragma GCC optimize("fp-contract=off")
@@ -17,8 +16,12 @@
 struct fovea_dim3 {
 	unsigned x, y, z;
 };
-static const fovea_dim3 threadIdx = {0, 0, 0}, blockIdx = {0, 0, 0};
-static const fovea_dim3 blockDim = {1, 1, 1}, gridDim = {1, 1, 1};
+// A launch is a grid of hostGrid blocks of hostBlock threads, run one thread after another (the kernels
+// share no memory between threads and never synchronise). The sizes are odd and small, so grid-stride
+// loops take strides that are no multiple of any tensor dimension and each thread visits many items.
+enum { hostGrid = 3, hostBlock = 37 };
+static fovea_dim3 threadIdx = {0, 0, 0}, blockIdx = {0, 0, 0};
+static const fovea_dim3 blockDim = {hostBlock, 1, 1}, gridDim = {hostGrid, 1, 1};
 
 static inline int min(int a, int b) { return a < b ? a : b; }
 static inline int max(int a, int b) { return a > b ? a : b; }
