@@ -60,6 +60,10 @@ type KernelSpec struct {
 	Params []Param
 	// Doc says what item i computes.
 	Doc string
+	// OneWave launches at most as many blocks as the GPU holds at once, so that each thread strides
+	// over many items: for kernels that set up per thread (im2col splits its first index into digits,
+	// then steps them without dividing).
+	OneWave bool
 }
 
 // geometry is the parameter list shared by the window kernels (convolution lowering and pooling):
@@ -100,11 +104,11 @@ var Kernels = []KernelSpec{
 	{Name: "copy_blocks", Params: with(ptrs("x", "y"), Param{"size", I32}, Param{"xStride", I32}, Param{"yStride", I32}),
 		Doc: "copies rows of size values between strided layouts: r = i/size, q = i%size; y[r·yStride + q] = x[r·xStride + q] " +
 			"(x and y point at the first row). Concat copies each input into its range of the output's rows, ConcatGrad its range out of the gradient's"},
-	{Name: "im2col", Params: with(ptrs("x", "col"), geometry...),
+	{Name: "im2col", Params: with(ptrs("x", "col"), geometry...), OneWave: true,
 		Doc: "col is (C·KH·KW) × (N·OH·OW): row = i/(N·OH·OW), c = row/(KH·KW), ki = row%(KH·KW)/KW, kj = row%KW; " +
 			"column j = i%(N·OH·OW), n = j/(OH·OW), oy = j%(OH·OW)/OW, ox = j%OW; iy = oy·SH−PT+ki, ix = ox·SW−PL+kj; " +
 			"col[i] = x[((n·C + c)·H + iy)·W + ix] inside the image, else 0"},
-	{Name: "col2im", Params: with(ptrs("col", "dx"), geometry...),
+	{Name: "col2im", Params: with(ptrs("col", "dx"), geometry...), OneWave: true,
 		Doc: "the adjoint of im2col, one item per input pixel (no atomics): dx[i] = Σ col[row, column] over every (ki, kj, oy, ox) whose tap reads pixel i"},
 	{Name: "maxpool", Params: with(ptrs("x", "y"), geometry...),
 		Doc: "y (N, C, OH, OW): y[i] = max of x over the window's in-image pixels (padding never wins), as graph.MaxPool2D"},

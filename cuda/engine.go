@@ -36,6 +36,8 @@ type Engine struct {
 	launches []deviceLaunch
 	init     []deviceLaunch
 	device   string
+	// multiprocessors is the GPU's SM count (for OneWave kernels' grids).
+	multiprocessors int
 }
 
 // deviceLaunch is a launch resolved against device addresses: the kernel function and its
@@ -70,6 +72,9 @@ func NewEngine(p *Plan) (*Engine, error) {
 	e := &Engine{plan: p}
 	if e.device, err = dev.Name(); err != nil {
 		return nil, fmt.Errorf("cuda: device name: %w", err)
+	}
+	if e.multiprocessors, err = dev.Attribute(cu.MultiprocessorCount); err != nil {
+		return nil, fmt.Errorf("cuda: multiprocessor count of %s: %w", e.device, err)
 	}
 	if e.ctx, err = dev.MakeContext(cu.SchedAuto); err != nil {
 		return nil, fmt.Errorf("cuda: creating a context on %s: %w", e.device, err)
@@ -140,6 +145,13 @@ func (e *Engine) resolve(ls []Launch) ([]deviceLaunch, error) {
 		}
 		d.fn = fn
 		d.grid = int(min((l.N+blockSize-1)/blockSize, maxBlocks))
+		if spec.OneWave {
+			perSM, err := fn.MaxActiveBlocksPerMultiProcessor(blockSize, 0)
+			if err != nil {
+				return nil, fmt.Errorf("cuda: occupancy of %q: %w", l.Kernel, err)
+			}
+			d.grid = min(d.grid, max(1, e.multiprocessors*perSM))
+		}
 		d.types = make([]ParamType, len(spec.Params))
 		d.values = make([]uint64, 1+len(spec.Params))
 		d.values[0] = uint64(l.N)

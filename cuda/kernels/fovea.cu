@@ -1,7 +1,9 @@
 // fovea.cu owns fovea's CUDA C kernels: one extern "C" __global__ function per entry of the kernel
 // catalogue (cuda/abi.go, Kernels), named as the entry, taking the number of work items n and then the
-// entry's parameters in order. Each kernel is the twin of its Go emulation (cuda/emulate.go): same index
-// math, same float32/float64 choices, same order of accumulation. gen.go compiles this file to
+// entry's parameters in order. Each kernel is the twin of its Go emulation (cuda/emulate.go): same
+// items, same float32/float64 choices, same order of accumulation (the index arithmetic may differ:
+// im2col and col2im step digits where the emulations divide). go test -tags hostcuda ./cuda runs this
+// file on the CPU against the emulations. gen.go compiles this file to
 // fovea.ptx with -fmad=false, so no multiply-add is fused and float32 expressions round exactly as the
 // emulations' do.
 
@@ -171,64 +173,114 @@ extern "C" __global__ void copy_blocks(long long n, const float* x, float* y, in
 
 // ---- convolution lowering ----
 
+// Digits writes an index as digits of mixed radices, most significant first: d[k] < radix[k] for k > 0.
+// A grid-stride loop splits its first item and its stride into digits once, then steps with
+// digits_add (a carry per digit, no division): the layout kernels' index math, which otherwise costs
+// several integer divisions per item.
+template <int K>
+struct Digits {
+	unsigned d[K];
+};
+
+// split_digits writes v in the radices (radix[0] is ignored: the top digit takes what is left).
+template <typename I, int K>
+static __device__ __forceinline__ Digits<K> split_digits(I v, const int (&radix)[K]) {
+	Digits<K> out;
+	for (int k = K - 1; k > 0; k--) {
+		I q = v / (I)radix[k];
+		out.d[k] = (unsigned)(v - q * (I)radix[k]);
+		v = q;
+	}
+	out.d[0] = (unsigned)v;
+	return out;
+}
+
+// digits_add adds s to a: every digit of s is below its radix, so each carry is 0 or 1.
+template <int K>
+static __device__ __forceinline__ void digits_add(Digits<K>& a, const Digits<K>& s, const int (&radix)[K]) {
+	unsigned carry = 0;
+	for (int k = K - 1; k > 0; k--) {
+		unsigned v = a.d[k] + s.d[k] + carry;
+		carry = v >= (unsigned)radix[k];
+		a.d[k] = carry ? v - (unsigned)radix[k] : v;
+	}
+	a.d[0] += s.d[0] + carry;
+}
+
+// im2col item i = row·cols + col is tap row = (c·KH + ki)·KW + kj of output position
+// col = (img·OH + oy)·OW + ox: digits (c, ki, kj, img, oy, ox).
 template <typename I>
-static __device__ __forceinline__ void im2col_item(I i, const float* x, float* col, const Geometry& g) {
-	I ohw = (I)g.OH * g.OW;
-	I cols = (I)g.N * ohw;
-	int taps = g.KH * g.KW;
-	I row = i / cols;
-	I j = i - row * cols;
-	int c = (int)(row / taps);
-	int t = (int)(row % taps);
-	int ki = t / g.KW;
-	int kj = t % g.KW;
-	I img = j / ohw;
-	int q = (int)(j - img * ohw);
-	int oy = q / g.OW;
-	int ox = q % g.OW;
-	int iy = oy * g.SH - g.PT + ki;
-	int ix = ox * g.SW - g.PL + kj;
-	bool inside = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W;
-	col[i] = inside ? x[((img * g.C + c) * g.H + iy) * g.W + ix] : 0.0f;
+static __device__ __forceinline__ void im2col_run(I n, const float* x, float* col, const Geometry& g) {
+	const int radix[6] = {g.C, g.KH, g.KW, g.N, g.OH, g.OW};
+	I i = (I)blockIdx.x * blockDim.x + threadIdx.x;
+	const I stride = (I)gridDim.x * blockDim.x;
+	if (i >= n) return;
+	Digits<6> at = split_digits<I, 6>(i, radix);
+	const Digits<6> step = split_digits<I, 6>(stride, radix);
+	for (;;) {
+		int c = (int)at.d[0], ki = (int)at.d[1], kj = (int)at.d[2];
+		I img = (I)at.d[3];
+		int iy = (int)at.d[4] * g.SH - g.PT + ki;
+		int ix = (int)at.d[5] * g.SW - g.PL + kj;
+		bool inside = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W;
+		col[i] = inside ? x[((img * g.C + c) * g.H + iy) * g.W + ix] : 0.0f;
+		if (n - i <= stride) break;
+		i += stride;
+		digits_add(at, step, radix);
+	}
 }
 
 extern "C" __global__ void im2col(long long n, const float* x, float* col, GEOMETRY_PARAMS) {
 	const Geometry g = GEOMETRY_ARGS;
-	FOR_EACH_ITEM_INDEXED(n, (long long)g.N * g.C * g.H * g.W, im2col_item, x, col, g);
+	if (fits32(n, (long long)g.N * g.C * g.H * g.W)) {
+		im2col_run<unsigned>((unsigned)n, x, col, g);
+	} else {
+		im2col_run<long long>(n, x, col, g);
+	}
 }
 
-// col2im sums, for input pixel i, the column entries of every tap that reads it, taps in row-major
-// order (the order graph's col2im adds them in).
+// col2im sums, for input pixel i = ((img·C + c)·H + iy)·W + ix, the column entries of every tap that
+// reads it, taps in row-major order (the order graph's col2im adds them in): ki ascending is oy
+// descending, kj ascending is ox descending.
 template <typename I>
-static __device__ __forceinline__ void col2im_item(I i, const float* col, float* dx, const Geometry& g) {
-	I cols = (I)g.N * g.OH * g.OW;
-	I hw = (I)g.H * g.W;
-	I plane = i / hw;
-	int p = (int)(i - plane * hw);
-	int ix = p % g.W;
-	int iy = p / g.W;
-	int c = (int)(plane % g.C);
-	I img = plane / g.C;
-	float sum = 0.0f;
-	for (int ki = 0; ki < g.KH; ki++) {
-		int ty = iy + g.PT - ki;
-		if (ty < 0 || ty % g.SH != 0 || ty / g.SH >= g.OH) continue;
-		int oy = ty / g.SH;
-		for (int kj = 0; kj < g.KW; kj++) {
-			int tx = ix + g.PL - kj;
-			if (tx < 0 || tx % g.SW != 0 || tx / g.SW >= g.OW) continue;
-			int ox = tx / g.SW;
-			I row = ((I)c * g.KH + ki) * g.KW + kj;
-			I column = (img * g.OH + oy) * g.OW + ox;
-			sum += col[row * cols + column];
+static __device__ __forceinline__ void col2im_run(I n, const float* col, float* dx, const Geometry& g) {
+	const int radix[4] = {g.N, g.C, g.H, g.W};
+	const I cols = (I)g.N * g.OH * g.OW;
+	I i = (I)blockIdx.x * blockDim.x + threadIdx.x;
+	const I stride = (I)gridDim.x * blockDim.x;
+	if (i >= n) return;
+	Digits<4> at = split_digits<I, 4>(i, radix);
+	const Digits<4> step = split_digits<I, 4>(stride, radix);
+	for (;;) {
+		I img = (I)at.d[0];
+		int c = (int)at.d[1], iy = (int)at.d[2], ix = (int)at.d[3];
+		int oy0, oy1, ox0, ox1;
+		windows_over(iy, g.PT, g.KH, g.SH, g.OH, oy0, oy1);
+		windows_over(ix, g.PL, g.KW, g.SW, g.OW, ox0, ox1);
+		float sum = 0.0f;
+		for (int oy = oy1; oy >= oy0; oy--) {
+			int ki = iy + g.PT - oy * g.SH;
+			for (int ox = ox1; ox >= ox0; ox--) {
+				int kj = ix + g.PL - ox * g.SW;
+				I row = ((I)c * g.KH + ki) * g.KW + kj;
+				I column = (img * g.OH + oy) * g.OW + ox;
+				sum += col[row * cols + column];
+			}
 		}
+		dx[i] = sum;
+		if (n - i <= stride) break;
+		i += stride;
+		digits_add(at, step, radix);
 	}
-	dx[i] = sum;
 }
 
 extern "C" __global__ void col2im(long long n, const float* col, float* dx, GEOMETRY_PARAMS) {
 	const Geometry g = GEOMETRY_ARGS;
-	FOR_EACH_ITEM_INDEXED(n, (long long)g.C * g.KH * g.KW * g.N * g.OH * g.OW, col2im_item, col, dx, g);
+	if (fits32(n, (long long)g.C * g.KH * g.KW * g.N * g.OH * g.OW)) {
+		col2im_run<unsigned>((unsigned)n, col, dx, g);
+	} else {
+		col2im_run<long long>(n, col, dx, g);
+	}
 }
 
 // ---- pooling ----
