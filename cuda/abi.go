@@ -97,10 +97,12 @@ var Kernels = []KernelSpec{
 		Doc: "c = (i / inner) % C; v = x[i]; if flags&2 { v *= scale[c] }; if flags&1 { v += bias[c] }; if flags&4 { v = max(v, 0) }; y[i] = v. " +
 			"BiasAdd on (N, C) has inner 1, on (N, C, H, W) inner H·W. scale and bias are nullable when their flag is clear."},
 	{Name: "scatter_channels", Params: with(ptrs("src", "scale", "bias", "dst"), Param{"nb", I32}, Param{"O", I32}, Param{"P", I32}, Param{"flags", I32}),
+		OneWave: true,
 		Doc: "dst is (nb, O, P), src is O × (nb·P) (a GEMM's output): n = i/(O·P), c = (i/P)%O, q = i%P; " +
 			"v = src[c·nb·P + n·P + q], then the channel_affine epilogue with channel c; dst[i] = v."},
 	{Name: "gather_channels", Params: with(ptrs("src", "dst"), Param{"nb", I32}, Param{"O", I32}, Param{"P", I32}),
-		Doc: "the inverse layout change: dst is O × (nb·P), src is (nb, O, P): c = i/(nb·P), r = i%(nb·P), n = r/P, q = r%P; dst[i] = src[(n·O + c)·P + q]"},
+		OneWave: true,
+		Doc:     "the inverse layout change: dst is O × (nb·P), src is (nb, O, P): c = i/(nb·P), r = i%(nb·P), n = r/P, q = r%P; dst[i] = src[(n·O + c)·P + q]"},
 	{Name: "copy_blocks", Params: with(ptrs("x", "y"), Param{"size", I32}, Param{"xStride", I32}, Param{"yStride", I32}),
 		Doc: "copies rows of size values between strided layouts: r = i/size, q = i%size; y[r·yStride + q] = x[r·xStride + q] " +
 			"(x and y point at the first row). Concat copies each input into its range of the output's rows, ConcatGrad its range out of the gradient's"},
@@ -113,7 +115,8 @@ var Kernels = []KernelSpec{
 	{Name: "maxpool", Params: with(ptrs("x", "y"), geometry...),
 		Doc: "y (N, C, OH, OW): y[i] = max of x over the window's in-image pixels (padding never wins), as graph.MaxPool2D"},
 	{Name: "maxpool_grad", Params: with(ptrs("x", "y", "dy", "dx"), geometry...),
-		Doc: "one item per input pixel: dx[i] = Σ dy[o] over the windows o whose first in-image pixel (row-major) equal to y[o] is pixel i, as graph.MaxPool2DGrad"},
+		OneWave: true,
+		Doc:     "one item per input pixel: dx[i] = Σ dy[o] over the windows o whose first in-image pixel (row-major) equal to y[o] is pixel i, as graph.MaxPool2DGrad"},
 	{Name: "avgpool", Params: with(ptrs("x", "y"), geometry...),
 		Doc: "y[i] = mean of x over the window, with graph.AvgPool2D's divisor"},
 	{Name: "avgpool_grad", Params: with(ptrs("dy", "dx"), geometry...),

@@ -38,6 +38,7 @@ var kernelCases = []struct {
 	}},
 	{"squeezenet", arch.Classifier{Backbone: arch.SqueezeNet{Height: 48, Width: 48}, NumClasses: 5, Dropout: 0.2}, 4, 0.1, nil},
 	{"depthwise", depthwiseNet{}, 8, 0, nil},
+	{"oblong", oblongNet{}, 5, 0, nil},
 }
 
 // kernelCaseProgram compiles a kernel case's training program.

@@ -187,6 +187,24 @@ func (depthwiseNet) Build(b *graph.Builder, x *G.Node) (*G.Node, error) {
 	)(b, x)
 }
 
+// oblongNet runs the window kernels on an image that is neither square nor of even size: a SAME
+// convolution, overlapping 3×3 max pooling with stride 2, a strided VALID convolution, then a dense head.
+type oblongNet struct{}
+
+func (oblongNet) Name() string              { return "oblong" }
+func (oblongNet) InputShape() (c, h, w int) { return 2, 11, 14 }
+func (oblongNet) Classes() int              { return 3 }
+
+func (oblongNet) Build(b *graph.Builder, x *G.Node) (*G.Node, error) {
+	return layers.Sequential(
+		layers.Conv2D(layers.ConvOptions{Filters: 4, Kernel: 3, Padding: graph.Same, Activation: layers.ReLU}),
+		layers.MaxPool2D(layers.PoolOptions{Size: 3, Stride: 2, Padding: graph.Same}),
+		layers.Conv2D(layers.ConvOptions{Filters: 5, Kernel: 2, Stride: 2, Activation: layers.ReLU}),
+		layers.Flatten(),
+		layers.Dense(layers.DenseOptions{Units: 3}),
+	)(b, x)
+}
+
 // TestInterpreterMatchesProgram lowers whole training steps to device plans and runs them with the
 // kernels' Go emulations: loss, accuracy, every gradient and the moving-statistics values must match
 // the CPU program.
@@ -233,6 +251,7 @@ func TestInterpreterMatchesProgram(t *testing.T) {
 		// Xception at its smallest input: separable convolutions (depthwise 3×3, then pointwise 1×1).
 		{name: "xception", model: arch.Classifier{Backbone: arch.Xception{Height: 71, Width: 71}, NumClasses: 5}, batch: 2,
 			kinds: []string{"depthwise_conv2d", "depthwise_conv2d_backprop_input", "depthwise_conv2d_backprop_filter"}},
+		{name: "oblong", model: oblongNet{}, batch: 3, kinds: []string{"maxpool2d", "maxpool2d_relu_grad"}},
 		{name: "depthwise", model: depthwiseNet{}, batch: 3,
 			kinds: []string{"depthwise_conv2d", "depthwise_conv2d_backprop_input", "depthwise_conv2d_backprop_filter", "depthwise_maxpool", "depthwise_maxpool_grad", "avgpool2d", "avgpool2d_grad"}},
 	} {

@@ -137,49 +137,6 @@ static __device__ __forceinline__ bool fits32(long long a, long long b) { return
 		}                                                                   \
 	} while (0)
 
-template <typename I>
-static __device__ __forceinline__ void scatter_item(I i, const float* src, const float* scale, const float* bias, float* dst,
-                                                    I nb, I O, I P, int flags) {
-	I img = i / (O * P);
-	I r = i - img * (O * P);
-	I c = r / P;
-	I q = r - c * P;
-	dst[i] = affine_epilogue(src[c * nb * P + img * P + q], scale, bias, (int)c, flags);
-}
-
-extern "C" __global__ void scatter_channels(long long n, const float* src, const float* scale, const float* bias, float* dst,
-                                            int nb, int O, int P, int flags) {
-	FOR_EACH_ITEM_INDEXED(n, n, scatter_item, src, scale, bias, dst, nb, O, P, flags);
-}
-
-template <typename I>
-static __device__ __forceinline__ void gather_item(I i, const float* src, float* dst, I nb, I O, I P) {
-	I row = nb * P;
-	I c = i / row;
-	I r = i - c * row;
-	I img = r / P;
-	I q = r - img * P;
-	dst[i] = src[(img * O + c) * P + q];
-}
-
-extern "C" __global__ void gather_channels(long long n, const float* src, float* dst, int nb, int O, int P) {
-	FOR_EACH_ITEM_INDEXED(n, n, gather_item, src, dst, nb, O, P);
-}
-
-template <typename I>
-static __device__ __forceinline__ void copy_blocks_item(I i, const float* x, float* y, I size, I xStride, I yStride) {
-	I r = i / size;
-	I q = i - r * size;
-	y[r * yStride + q] = x[r * xStride + q];
-}
-
-extern "C" __global__ void copy_blocks(long long n, const float* x, float* y, int size, int xStride, int yStride) {
-	long long rows = n / size;
-	FOR_EACH_ITEM_INDEXED(n, rows * (long long)max(xStride, yStride), copy_blocks_item, x, y, size, xStride, yStride);
-}
-
-// ---- convolution lowering ----
-
 // Digits writes an index as digits of mixed radices, most significant first: d[k] < radix[k] for k > 0.
 // A grid-stride loop splits its first item and its stride into digits once, then steps with
 // digits_add (a carry per digit, no division): the layout kernels' index math, which otherwise costs
@@ -213,6 +170,74 @@ static __device__ __forceinline__ void digits_add(Digits<K>& a, const Digits<K>&
 	}
 	a.d[0] += s.d[0] + carry;
 }
+
+// scatter_channels item i = (img·O + c)·P + q: digits (img, c, q).
+template <typename I>
+static __device__ __forceinline__ void scatter_run(I n, const float* src, const float* scale, const float* bias, float* dst,
+                                                   int nb, int O, int P, int flags) {
+	const int radix[3] = {nb, O, P};
+	I i = (I)blockIdx.x * blockDim.x + threadIdx.x;
+	const I stride = (I)gridDim.x * blockDim.x;
+	if (i >= n) return;
+	Digits<3> at = split_digits<I, 3>(i, radix);
+	const Digits<3> step = split_digits<I, 3>(stride, radix);
+	for (;;) {
+		I img = (I)at.d[0], c = (I)at.d[1], q = (I)at.d[2];
+		dst[i] = affine_epilogue(src[(c * (I)nb + img) * (I)P + q], scale, bias, (int)c, flags);
+		if (n - i <= stride) break;
+		i += stride;
+		digits_add(at, step, radix);
+	}
+}
+
+extern "C" __global__ void scatter_channels(long long n, const float* src, const float* scale, const float* bias, float* dst,
+                                            int nb, int O, int P, int flags) {
+	if (fits32(n, n)) {
+		scatter_run<unsigned>((unsigned)n, src, scale, bias, dst, nb, O, P, flags);
+	} else {
+		scatter_run<long long>(n, src, scale, bias, dst, nb, O, P, flags);
+	}
+}
+
+// gather_channels item i = (c·nb + img)·P + q: digits (c, img, q).
+template <typename I>
+static __device__ __forceinline__ void gather_run(I n, const float* src, float* dst, int nb, int O, int P) {
+	const int radix[3] = {O, nb, P};
+	I i = (I)blockIdx.x * blockDim.x + threadIdx.x;
+	const I stride = (I)gridDim.x * blockDim.x;
+	if (i >= n) return;
+	Digits<3> at = split_digits<I, 3>(i, radix);
+	const Digits<3> step = split_digits<I, 3>(stride, radix);
+	for (;;) {
+		I c = (I)at.d[0], img = (I)at.d[1], q = (I)at.d[2];
+		dst[i] = src[(img * (I)O + c) * (I)P + q];
+		if (n - i <= stride) break;
+		i += stride;
+		digits_add(at, step, radix);
+	}
+}
+
+extern "C" __global__ void gather_channels(long long n, const float* src, float* dst, int nb, int O, int P) {
+	if (fits32(n, n)) {
+		gather_run<unsigned>((unsigned)n, src, dst, nb, O, P);
+	} else {
+		gather_run<long long>(n, src, dst, nb, O, P);
+	}
+}
+
+template <typename I>
+static __device__ __forceinline__ void copy_blocks_item(I i, const float* x, float* y, I size, I xStride, I yStride) {
+	I r = i / size;
+	I q = i - r * size;
+	y[r * yStride + q] = x[r * xStride + q];
+}
+
+extern "C" __global__ void copy_blocks(long long n, const float* x, float* y, int size, int xStride, int yStride) {
+	long long rows = n / size;
+	FOR_EACH_ITEM_INDEXED(n, rows * (long long)max(xStride, yStride), copy_blocks_item, x, y, size, xStride, yStride);
+}
+
+// ---- convolution lowering ----
 
 // im2col item i = row·cols + col is tap row = (c·KH + ki)·KW + kj of output position
 // col = (img·OH + oy)·OW + ox: digits (c, ki, kj, img, oy, ox).
@@ -318,13 +343,19 @@ __device__ int first_equal(const Geometry& g, const float* in, int oy, int ox, f
 	return y0 * g.W + x0;
 }
 
-extern "C" __global__ void maxpool_grad(long long n, const float* x, const float* y, const float* dy, float* dx,
-                                        GEOMETRY_PARAMS) {
-	const Geometry g = GEOMETRY_ARGS;
-	FOR_EACH_ITEM(i, n) {
-		int ix = (int)(i % g.W);
-		int iy = (int)((i / g.W) % g.H);
-		long long p = i / ((long long)g.H * g.W);
+// maxpool_grad item i = (plane·H + iy)·W + ix, plane = img·C + c: digits (plane, iy, ix).
+template <typename I>
+static __device__ __forceinline__ void maxpool_grad_run(I n, const float* x, const float* y, const float* dy, float* dx,
+                                                        const Geometry& g) {
+	const int radix[3] = {g.N * g.C, g.H, g.W};
+	I i = (I)blockIdx.x * blockDim.x + threadIdx.x;
+	const I stride = (I)gridDim.x * blockDim.x;
+	if (i >= n) return;
+	Digits<3> at = split_digits<I, 3>(i, radix);
+	const Digits<3> step = split_digits<I, 3>(stride, radix);
+	for (;;) {
+		I p = (I)at.d[0];
+		int iy = (int)at.d[1], ix = (int)at.d[2];
 		const float* in = x + p * g.H * g.W;
 		const float* out = y + p * g.OH * g.OW;
 		const float* grad = dy + p * g.OH * g.OW;
@@ -339,6 +370,19 @@ extern "C" __global__ void maxpool_grad(long long n, const float* x, const float
 				if (first_equal(g, in, oy, ox, out[o]) == self) sum += grad[o];
 			}
 		dx[i] = sum;
+		if (n - i <= stride) break;
+		i += stride;
+		digits_add(at, step, radix);
+	}
+}
+
+extern "C" __global__ void maxpool_grad(long long n, const float* x, const float* y, const float* dy, float* dx,
+                                        GEOMETRY_PARAMS) {
+	const Geometry g = GEOMETRY_ARGS;
+	if (fits32(n, max(n, (long long)g.N * g.C * g.OH * g.OW))) {
+		maxpool_grad_run<unsigned>((unsigned)n, x, y, dy, dx, g);
+	} else {
+		maxpool_grad_run<long long>(n, x, y, dy, dx, g);
 	}
 }
 
