@@ -4,7 +4,7 @@
 # (it is git-ignored: name it among the folders carried to the machine).
 # Runs, in order: the kernel and engine checks (cuda.test), the GPU training checks
 # and throughput (training.test -test.run GPU, when built), and PyTorch's eager
-# training step of the same CNN at batch 32 and 256 on the same GPU.
+# training step of the same CNN at batch 32 and 256 on the same GPU, in FP32 and TF32.
 # Extra arguments go to cuda.test, e.g. -test.run Probe.
 # Output: "${OUT:-.}/cuda-test.log".
 set -euo pipefail
@@ -35,7 +35,11 @@ failed=0
 if [[ -x .gpu/bin/training.test ]]; then
 	(cd training && ../.gpu/bin/training.test -test.v -test.run GPU 2>&1) | tee -a "$log" || failed=1
 fi
-for batch in 32 256; do
-	python3 scripts/torchref/fashion.py bench --model cnn --batch "$batch" --device cuda 2>&1 | tee -a "$log" || true
+# PyTorch in IEEE FP32 and with TF32 tensor cores, as fovea's throughput test runs (its default has TF32
+# on for convolutions, off for matmuls).
+for precision in fp32 tf32; do
+	for batch in 32 256; do
+		python3 scripts/torchref/fashion.py bench --model cnn --batch "$batch" --device cuda --precision "$precision" 2>&1 | tee -a "$log" || true
+	done
 done
 exit $failed
