@@ -31,7 +31,8 @@ type Engine struct {
 	ctx      cu.CUContext
 	module   cu.Module
 	blas     *blas.Standard
-	tf32     *tf32Gemm // the plan's GEMMs, when Plan.TF32
+	gemm     *cublasHandle // the plan's GEMMs, when Plan.TF32 or Plan.Graphs
+	graph    *stepGraph    // when Plan.Graphs
 	buffers  []cu.DevicePtr
 	launches []deviceLaunch
 	init     []deviceLaunch
@@ -84,8 +85,20 @@ func NewEngine(p *Plan) (*Engine, error) {
 		return nil, fmt.Errorf("cuda: loading fovea's kernels (PTX JIT) on %s: %w", e.device, err)
 	}
 	e.blas = blas.New()
-	if p.TF32 {
-		if e.tf32, err = newTF32Gemm(); err != nil {
+	if p.Graphs {
+		if e.graph, err = newStepGraph(); err != nil {
+			e.Close()
+			return nil, err
+		}
+	}
+	if p.TF32 || p.Graphs {
+		var stream *cu.Stream
+		var ws cu.DevicePtr
+		var wsBytes int64
+		if e.graph != nil {
+			stream, ws, wsBytes = &e.graph.stream, e.graph.workspace, gemmWorkspaceBytes
+		}
+		if e.gemm, err = newCublasHandle(p.TF32, stream, ws, wsBytes); err != nil {
 			e.Close()
 			return nil, err
 		}
@@ -215,12 +228,35 @@ func (e *Engine) Download(t *tensor.Dense) error {
 func (e *Engine) Run() error {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
+	if e.graph != nil {
+		if err := cu.SetCurrentContext(e.ctx); err != nil {
+			return err
+		}
+		return e.graph.run(e)
+	}
 	return e.runLocked(e.launches)
 }
 
+// runLocked issues ls and waits for them.
 func (e *Engine) runLocked(ls []deviceLaunch) error {
 	if err := cu.SetCurrentContext(e.ctx); err != nil {
 		return err
+	}
+	if err := e.issue(ls, nil); err != nil {
+		return err
+	}
+	if err := cu.Synchronize(); err != nil {
+		return fmt.Errorf("cuda: kernel failure: %w", err)
+	}
+	return nil
+}
+
+// issue launches ls in order on the engine's stream (the graph's, else the legacy default stream),
+// calling after(i), when given, after each kernel launch ls[i].
+func (e *Engine) issue(ls []deviceLaunch, after func(i int) error) error {
+	stream := cu.NoStream
+	if e.graph != nil {
+		stream = e.graph.stream
 	}
 	for i := range ls {
 		d := &ls[i]
@@ -230,12 +266,14 @@ func (e *Engine) runLocked(ls []deviceLaunch) error {
 			}
 			continue
 		}
-		if err := d.fn.Launch(d.grid, 1, 1, blockSize, 1, 1, 0, cu.NoStream, d.params); err != nil {
+		if err := d.fn.Launch(d.grid, 1, 1, blockSize, 1, 1, 0, stream, d.params); err != nil {
 			return fmt.Errorf("cuda: %s: launching %s: %w", d.step, d.kernel, err)
 		}
-	}
-	if err := cu.Synchronize(); err != nil {
-		return fmt.Errorf("cuda: kernel failure: %w", err)
+		if after != nil {
+			if err := after(i); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
@@ -291,7 +329,15 @@ func (e *Engine) SetArgs(i, first int, args []Arg) error {
 		}
 		d.values[1+first+j] = v
 	}
-	return nil
+	if e.graph == nil {
+		return nil
+	}
+	runtime.LockOSThread()
+	defer runtime.UnlockOSThread()
+	if err := cu.SetCurrentContext(e.ctx); err != nil {
+		return err
+	}
+	return e.graph.setArgs(i, d.values)
 }
 
 // deviceSlice presents a device address as a one-element slice, the form gorgonia.org/cu/blas takes
@@ -307,8 +353,8 @@ func deviceSlice(addr uint64) []float32 {
 
 // sgemm runs a row-major GEMM on cuBLAS, which is column-major: Cᵀ = op(B)ᵀ·op(A)ᵀ.
 func (e *Engine) sgemm(g *Gemm) error {
-	if e.tf32 != nil {
-		return e.tf32.sgemm(e, g)
+	if e.gemm != nil {
+		return e.gemm.sgemm(e, g)
 	}
 	ta, tb := gblas.NoTrans, gblas.NoTrans
 	if g.TransA {
@@ -334,9 +380,13 @@ func (e *Engine) Close() {
 		_ = e.blas.Close()
 		e.blas = nil
 	}
-	if e.tf32 != nil {
-		e.tf32.close()
-		e.tf32 = nil
+	if e.gemm != nil {
+		e.gemm.close()
+		e.gemm = nil
+	}
+	if e.graph != nil {
+		e.graph.close()
+		e.graph = nil
 	}
 	_ = e.ctx.Destroy()
 }

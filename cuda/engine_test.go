@@ -40,6 +40,27 @@ func TestEngineMatchesProgram(t *testing.T) {
 	}
 }
 
+// TestEngineGraphReplay runs training programs with Plan.Graphs: the first run launches kernel by
+// kernel, the second captures the CUDA graph and replays it, the third replays it; each must match the
+// CPU program.
+func TestEngineGraphReplay(t *testing.T) {
+	for i, tc := range kernelCases {
+		t.Run(tc.name, func(t *testing.T) {
+			prog, outs := kernelCaseProgram(t, i)
+			plan := mustLower(t, prog)
+			plan.Graphs = true
+			eng, err := NewEngine(plan)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer eng.Close()
+			for run := 1; run <= 3; run++ {
+				checkAgainstProgram(t, eng, plan, prog, outs)
+			}
+		})
+	}
+}
+
 // TestEngineProfile times every launch of the CNN's forward and backward pass at batch 256 on its own
 // (launch and wait, best of five) and prints the time per kernel, most expensive first: where the GPU
 // step's time goes.

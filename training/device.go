@@ -114,7 +114,7 @@ func (t *Trainer) lowerToDevice(p *program, training bool) (*deviceRun, error) {
 	if err != nil {
 		return nil, fmt.Errorf("device %s: %w", t.cfg.Device, err)
 	}
-	plan.TF32 = t.cfg.TF32
+	plan.TF32, plan.Graphs = t.cfg.TF32, t.cfg.CUDAGraphs
 	r := &deviceRun{plan: plan, training: training}
 	if training {
 		base, rate := withoutDecay(t.opt)

@@ -21,31 +21,40 @@ import (
 // gradient differences into full-size steps. Whole runs are compared by accuracy instead (docs/results.md).
 func TestGPUTrainingMatchesCPU(t *testing.T) {
 	nadam := OptimizerConfig{Name: "nadam"}
+	resnet := arch.ResNet{Label: "resnet-small", Stages: []int{1, 1}, Channels: 1, Height: 28, Width: 28, NumClasses: 10}
 	for _, tc := range []struct {
-		m   arch.Model
-		n   int
-		opt OptimizerConfig
+		m      arch.Model
+		n      int
+		opt    OptimizerConfig
+		graphs bool
 	}{
-		{arch.FashionFCN{}, 40, nadam},
-		{arch.FashionCNN{}, 40, nadam},
+		{arch.FashionFCN{}, 40, nadam, false},
+		{arch.FashionCNN{}, 40, nadam, false},
 		// 40 images: 3 steps per epoch, the last a partial batch.
-		{arch.ResNet{Label: "resnet-small", Stages: []int{1, 1}, Channels: 1, Height: 28, Width: 28, NumClasses: 10}, 40, nadam},
+		{resnet, 40, nadam, false},
 		// Decoupled weight decay: the scale kernel after each update.
-		{arch.FashionFCN{}, 40, OptimizerConfig{Name: "nadam", WeightDecay: 0.9}},
+		{arch.FashionFCN{}, 40, OptimizerConfig{Name: "nadam", WeightDecay: 0.9}, false},
 		// SGD with Nesterov momentum: the sgd kernel.
-		{arch.FashionFCN{}, 40, OptimizerConfig{Name: "sgd", Momentum: 0.9, Nesterov: true}},
+		{arch.FashionFCN{}, 40, OptimizerConfig{Name: "sgd", Momentum: 0.9, Nesterov: true}, false},
+		// CUDA graphs: 6 full batches, so the batch-16 program runs directly, is captured, then replayed
+		// with new optimizer arguments each step; BatchNorm's moving averages and weight decay too.
+		{resnet, 100, OptimizerConfig{Name: "nadam", WeightDecay: 0.9}, true},
+		{arch.FashionCNN{}, 100, nadam, true},
 	} {
 		m := tc.m
 		name := m.Name() + "/" + tc.opt.Name
 		if tc.opt.WeightDecay != 0 {
 			name += "+decay"
 		}
+		if tc.graphs {
+			name += "+graphs"
+		}
 		t.Run(name, func(t *testing.T) {
 			train, val := syntheticImages(tc.n, 1), syntheticImages(24, 2)
 			trainers := map[string]*Trainer{}
 			for _, device := range []string{"cpu", "cuda"} {
 				tr, err := NewTrainer(m, nil, Config{Epochs: 1, BatchSize: 16, EvalBatchSize: 16, Optimizer: tc.opt,
-					Seed: 3, Norm: data.FitStandardizer(train), Device: device})
+					Seed: 3, Norm: data.FitStandardizer(train), Device: device, CUDAGraphs: tc.graphs && device == "cuda"})
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -108,16 +117,17 @@ func TestGPUTF32Training(t *testing.T) {
 }
 
 // TestGPUTrainStepThroughput times the CNN's whole training step on the GPU (batch upload, forward,
-// backward, Nadam update, loss download) at batch 32 and 256, in FP32 and with TF32 GEMMs, as the CPU's
-// BenchmarkTrainStep does.
+// backward, Nadam update, loss download) at batch 32 and 256, in FP32 and with TF32 GEMMs, launched
+// kernel by kernel and replayed as a CUDA graph, as the CPU's BenchmarkTrainStep does.
 func TestGPUTrainStepThroughput(t *testing.T) {
 	var report string
 	for _, run := range []struct {
-		batch int
-		tf32  bool
-	}{{32, false}, {256, false}, {32, true}, {256, true}} {
+		batch        int
+		tf32, graphs bool
+	}{{32, false, false}, {256, false, false}, {32, true, false}, {256, true, false}, {32, false, true}, {256, false, true}, {32, true, true}, {256, true, true}} {
 		batch := run.batch
-		tr, err := NewTrainer(arch.FashionCNN{}, nil, Config{BatchSize: batch, Optimizer: OptimizerConfig{Name: "nadam"}, Device: "cuda", TF32: run.tf32})
+		tr, err := NewTrainer(arch.FashionCNN{}, nil, Config{BatchSize: batch, Optimizer: OptimizerConfig{Name: "nadam"}, Device: "cuda",
+			TF32: run.tf32, CUDAGraphs: run.graphs})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -146,6 +156,9 @@ func TestGPUTrainStepThroughput(t *testing.T) {
 		precision := "FP32"
 		if run.tf32 {
 			precision = "TF32"
+		}
+		if run.graphs {
+			precision += ", CUDA graph"
 		}
 		line := fmt.Sprintf("fovea CNN training step on the GPU, batch %d, %s: %.0f images/s (%.3f ms per step)\n",
 			batch, precision, float64(batch*steps)/el.Seconds(), el.Seconds()*1e3/steps)

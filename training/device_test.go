@@ -126,18 +126,21 @@ func TestDeviceErrors(t *testing.T) {
 	if _, err := NewTrainer(arch.FashionFCN{}, nil, Config{TF32: true}); err == nil || !strings.Contains(err.Error(), "TF32") {
 		t.Errorf("TF32 on the cpu device: %v, want an error naming TF32", err)
 	}
-	// TF32 reaches the device plan (the interpreter computes in FP32 regardless).
-	tr, err := NewTrainer(arch.FashionFCN{}, nil, Config{Device: "emulate", TF32: true, BatchSize: 4})
+	if _, err := NewTrainer(arch.FashionFCN{}, nil, Config{CUDAGraphs: true}); err == nil || !strings.Contains(err.Error(), "CUDA graphs") {
+		t.Errorf("CUDA graphs on the cpu device: %v, want an error naming CUDA graphs", err)
+	}
+	// TF32 and CUDA graphs reach the device plan (the interpreter ignores both).
+	tr, err := NewTrainer(arch.FashionFCN{}, nil, Config{Device: "emulate", TF32: true, CUDAGraphs: true, BatchSize: 4})
 	if err != nil {
-		t.Fatalf("TF32 on the emulated device: %v", err)
+		t.Fatalf("TF32 and CUDA graphs on the emulated device: %v", err)
 	}
 	defer tr.Close()
 	if _, _, err := tr.TrainOnBatch(make([]float32, 4*784), make([]int32, 4), 1e-3); err != nil {
 		t.Fatal(err)
 	}
 	for _, r := range tr.device.runs {
-		if !r.plan.TF32 {
-			t.Error("a device plan of a TF32 trainer has TF32 off")
+		if !r.plan.TF32 || !r.plan.Graphs {
+			t.Errorf("a device plan of a trainer with TF32 and CUDA graphs has TF32 %v, graphs %v", r.plan.TF32, r.plan.Graphs)
 		}
 	}
 }

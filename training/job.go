@@ -60,6 +60,8 @@ type JobOptions struct {
 	Device string
 	// TF32 is Config.TF32: the GPU's GEMMs on TF32 tensor cores.
 	TF32 bool
+	// CUDAGraphs is Config.CUDAGraphs: each GPU step replayed as one CUDA graph.
+	CUDAGraphs bool
 	// Resume continues from OutDir/checkpoint.safetensors when it exists.
 	Resume bool
 	// Offline forbids downloading missing data.
@@ -87,6 +89,7 @@ type Metrics struct {
 	TrainImagesSec float64 `json:"train_images_per_sec"`
 	Device         string  `json:"device"`
 	TF32           bool    `json:"tf32,omitempty"`
+	CUDAGraphs     bool    `json:"cuda_graphs,omitempty"`
 	Machine        string  `json:"machine"`
 	GoVersion      string  `json:"go_version"`
 	Date           string  `json:"date"`
@@ -151,7 +154,7 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	ckpt := filepath.Join(opts.OutDir, "checkpoint.safetensors")
 	trainer, err := NewTrainer(opts.Model, nil, Config{
 		Epochs: r.Epochs, BatchSize: r.BatchSize, Optimizer: OptimizerConfig{Name: r.Optimizer, WeightDecay: r.WeightDecay},
-		Schedule: sched, LabelSmoothing: r.LabelSmoothing, Seed: opts.Seed, Threads: opts.Threads, Device: opts.Device, TF32: opts.TF32,
+		Schedule: sched, LabelSmoothing: r.LabelSmoothing, Seed: opts.Seed, Threads: opts.Threads, Device: opts.Device, TF32: opts.TF32, CUDAGraphs: opts.CUDAGraphs,
 		Augment: augment, Norm: data.FitStandardizer(train), CheckpointPath: ckpt, Log: log, OnEpochEnd: hist,
 	})
 	if err != nil {
@@ -188,7 +191,7 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	m := &Metrics{
 		Model: opts.Model.Name(), Recipe: r, Seed: opts.Seed, TestAccuracy: testAcc, TestLoss: testLoss,
 		Epochs: len(h.Epochs), TrainImages: train.N, ValImages: val.N, TestImages: test.N,
-		Params: trainable + frozen, WallSeconds: before + time.Since(start).Seconds(), Device: deviceName(opts.Device), TF32: opts.TF32,
+		Params: trainable + frozen, WallSeconds: before + time.Since(start).Seconds(), Device: deviceName(opts.Device), TF32: opts.TF32, CUDAGraphs: opts.CUDAGraphs,
 		Machine: Machine(), GoVersion: runtime.Version(), Date: time.Now().UTC().Format(time.RFC3339), Command: opts.Command,
 	}
 	if n := len(h.Epochs); n > 0 {

@@ -41,6 +41,10 @@ type Config struct {
 	// PyTorch's convolutions do by default: faster, with inputs rounded to a 10-bit mantissa. Off (the
 	// default), the GPU computes in IEEE FP32 like the CPU. Only for the cuda device.
 	TF32 bool
+	// CUDAGraphs replays each training and evaluation step on the cuda device as one CUDA graph (from
+	// a program's third step on; see cuda.Plan.Graphs): one launch per step instead of one per kernel.
+	// Only for the cuda device.
+	CUDAGraphs bool
 	// Augment, when set, transforms training images (never evaluation images).
 	Augment *data.Augment
 	// Norm standardises the images of in-memory datasets (Fit, Evaluate); batch sources (FitSource,
@@ -82,6 +86,8 @@ func (c *Config) defaults() error {
 		return fmt.Errorf("label smoothing %g must be in [0, 1)", c.LabelSmoothing)
 	case c.TF32 && c.Device == "cpu":
 		return fmt.Errorf("TF32 is a GPU precision mode; the cpu device always computes in FP32 (use -device cuda)")
+	case c.CUDAGraphs && c.Device == "cpu":
+		return fmt.Errorf("CUDA graphs replay GPU steps; the cpu device has none (use -device cuda)")
 	}
 	return nil
 }

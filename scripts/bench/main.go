@@ -50,6 +50,7 @@ func main() {
 	repeats := flag.Int("repeats", 3, "repeats; the fastest counts")
 	python := flag.String("python", defaultPython(), "Python with PyTorch (Debian's python3-torch at /usr/bin/python3 when it exists); empty skips PyTorch")
 	precision := flag.String("precision", "fp32", "GPU math for both sides: fp32 (IEEE; PyTorch's TF32 switched off) or tf32 (tensor cores: fovea's GEMMs, PyTorch's convolutions and matmuls)")
+	graphs := flag.Bool("cuda-graphs", false, "with -device cuda: fovea replays each step as one CUDA graph")
 	one := flag.String("one", "", "internal: measure fovea only for model:batch in this process")
 	flag.Parse()
 	if *precision != "fp32" && *precision != "tf32" {
@@ -61,8 +62,12 @@ func main() {
 		fmt.Fprintln(os.Stderr, "bench: -precision tf32 needs -device cuda")
 		os.Exit(2)
 	}
+	if *graphs && *device == "cpu" {
+		fmt.Fprintln(os.Stderr, "bench: -cuda-graphs needs -device cuda")
+		os.Exit(2)
+	}
 	if *one != "" {
-		if err := measureOne(*one, *device, tf32, *threads, *steps, *repeats); err != nil {
+		if err := measureOne(*one, *device, tf32, *graphs, *threads, *steps, *repeats); err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
@@ -76,7 +81,7 @@ func main() {
 	fmt.Printf("%-8s %6s %14s %14s %7s %12s %12s\n", "model", "batch", "fovea img/s", "torch img/s", "ratio", "fovea MB", "torch MB")
 	for _, m := range strings.Split(*models, ",") {
 		for _, b := range strings.Split(*batches, ",") {
-			ours, err := run(self, "-one", m+":"+b, "-device", *device, "-precision", *precision, "-threads", strconv.Itoa(*threads), "-steps", strconv.Itoa(*steps), "-repeats", strconv.Itoa(*repeats))
+			ours, err := run(self, "-one", m+":"+b, "-device", *device, "-precision", *precision, "-cuda-graphs="+strconv.FormatBool(*graphs), "-threads", strconv.Itoa(*threads), "-steps", strconv.Itoa(*steps), "-repeats", strconv.Itoa(*repeats))
 			if err != nil {
 				fmt.Fprintln(os.Stderr, "bench: fovea:", err)
 				os.Exit(1)
@@ -131,7 +136,7 @@ func run(name string, args ...string) (result, error) {
 
 // measureOne times fovea's training step (Xception: its forward pass) for "model:batch" on random data
 // and prints a result line.
-func measureOne(spec, device string, tf32 bool, threads, steps, repeats int) error {
+func measureOne(spec, device string, tf32, graphs bool, threads, steps, repeats int) error {
 	name, b, ok := strings.Cut(spec, ":")
 	batch, err := strconv.Atoi(b)
 	if !ok || err != nil || batch <= 0 {
@@ -153,7 +158,7 @@ func measureOne(spec, device string, tf32 bool, threads, steps, repeats int) err
 	default:
 		return fmt.Errorf("unknown model %q", name)
 	}
-	t, err := training.NewTrainer(model, nil, training.Config{BatchSize: batch, EvalBatchSize: batch, Threads: threads, Device: device, TF32: tf32,
+	t, err := training.NewTrainer(model, nil, training.Config{BatchSize: batch, EvalBatchSize: batch, Threads: threads, Device: device, TF32: tf32, CUDAGraphs: graphs,
 		Optimizer: training.OptimizerConfig{Name: "nadam"}, Norm: &data.Standardizer{}})
 	if err != nil {
 		return err

@@ -47,6 +47,7 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 	threads := fs.Int("threads", 0, "CPU threads (0: all)")
 	resume := fs.Bool("resume", false, "continue from <out>/checkpoint.safetensors if it exists")
 	device := fs.String("device", "cpu", "device to train on: cpu, or cuda (a GPU; needs a build with -tags gpu, see scripts/gpu)")
+	graphs := fs.Bool("cuda-graphs", false, "with -device cuda: replay each step as one CUDA graph (one launch per step instead of one per kernel)")
 	tf32 := fs.Bool("tf32", false, "with -device cuda: run convolutions and dense layers on TF32 tensor cores (PyTorch's default for convolutions; faster, inputs rounded to 10 mantissa bits)")
 	_ = fs.Parse(os.Args[1:])
 
@@ -103,7 +104,7 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 	defer stop()
 	_, err = training.RunFashionJob(ctx, training.JobOptions{
 		Model: newModel(init), Recipe: r, Seed: *seed, DataDir: *dataDir, OutDir: outDir, Subset: *subset,
-		Threads: *threads, Device: *device, TF32: *tf32, Resume: *resume, Offline: *offline, Log: os.Stderr,
+		Threads: *threads, Device: *device, TF32: *tf32, CUDAGraphs: *graphs, Resume: *resume, Offline: *offline, Log: os.Stderr,
 		Command: strings.Join(append([]string{"go run ./scripts/" + name}, os.Args[1:]...), " "),
 	})
 	if err != nil {
