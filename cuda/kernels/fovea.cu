@@ -164,23 +164,32 @@ static __device__ __forceinline__ void digits_add(Digits<K>& a, const Digits<K>&
 	a.d[0] += s.d[0] + carry;
 }
 
+// for_each_item_digits runs item(i, digits of i) for this thread's items i < n of a grid-stride loop,
+// splitting only the first item and the stride into digits (see Digits).
+template <typename I, int K, typename F>
+static __device__ __forceinline__ void for_each_item_digits(I n, const int (&radix)[K], F item) {
+	I i = (I)blockIdx.x * blockDim.x + threadIdx.x;
+	const I stride = (I)gridDim.x * blockDim.x;
+	if (i >= n) return;
+	Digits<K> at = split_digits<I, K>(i, radix);
+	const Digits<K> step = split_digits<I, K>(stride, radix);
+	for (;;) {
+		item(i, at);
+		if (n - i <= stride) break;
+		i += stride;
+		digits_add(at, step, radix);
+	}
+}
+
 // scatter_channels item i = (img·O + c)·P + q: digits (img, c, q).
 template <typename I>
 static __device__ __forceinline__ void scatter_run(I n, const float* src, const float* scale, const float* bias, float* dst,
                                                    int nb, int O, int P, int flags) {
 	const int radix[3] = {nb, O, P};
-	I i = (I)blockIdx.x * blockDim.x + threadIdx.x;
-	const I stride = (I)gridDim.x * blockDim.x;
-	if (i >= n) return;
-	Digits<3> at = split_digits<I, 3>(i, radix);
-	const Digits<3> step = split_digits<I, 3>(stride, radix);
-	for (;;) {
+	for_each_item_digits<I, 3>(n, radix, [&](I i, const Digits<3>& at) {
 		I img = (I)at.d[0], c = (I)at.d[1], q = (I)at.d[2];
 		dst[i] = affine_epilogue(src[(c * (I)nb + img) * (I)P + q], scale, bias, (int)c, flags);
-		if (n - i <= stride) break;
-		i += stride;
-		digits_add(at, step, radix);
-	}
+	});
 }
 
 extern "C" __global__ void scatter_channels(long long n, const float* src, const float* scale, const float* bias, float* dst,
@@ -196,18 +205,10 @@ extern "C" __global__ void scatter_channels(long long n, const float* src, const
 template <typename I>
 static __device__ __forceinline__ void gather_run(I n, const float* src, float* dst, int nb, int O, int P) {
 	const int radix[3] = {O, nb, P};
-	I i = (I)blockIdx.x * blockDim.x + threadIdx.x;
-	const I stride = (I)gridDim.x * blockDim.x;
-	if (i >= n) return;
-	Digits<3> at = split_digits<I, 3>(i, radix);
-	const Digits<3> step = split_digits<I, 3>(stride, radix);
-	for (;;) {
+	for_each_item_digits<I, 3>(n, radix, [&](I i, const Digits<3>& at) {
 		I c = (I)at.d[0], img = (I)at.d[1], q = (I)at.d[2];
 		dst[i] = src[(img * (I)O + c) * (I)P + q];
-		if (n - i <= stride) break;
-		i += stride;
-		digits_add(at, step, radix);
-	}
+	});
 }
 
 extern "C" __global__ void gather_channels(long long n, const float* src, float* dst, int nb, int O, int P) {
@@ -237,22 +238,14 @@ extern "C" __global__ void copy_blocks(long long n, const float* x, float* y, in
 template <typename I>
 static __device__ __forceinline__ void im2col_run(I n, const float* x, float* col, const Geometry& g) {
 	const int radix[6] = {g.C, g.KH, g.KW, g.N, g.OH, g.OW};
-	I i = (I)blockIdx.x * blockDim.x + threadIdx.x;
-	const I stride = (I)gridDim.x * blockDim.x;
-	if (i >= n) return;
-	Digits<6> at = split_digits<I, 6>(i, radix);
-	const Digits<6> step = split_digits<I, 6>(stride, radix);
-	for (;;) {
+	for_each_item_digits<I, 6>(n, radix, [&](I i, const Digits<6>& at) {
 		int c = (int)at.d[0], ki = (int)at.d[1], kj = (int)at.d[2];
 		I img = (I)at.d[3];
 		int iy = (int)at.d[4] * g.SH - g.PT + ki;
 		int ix = (int)at.d[5] * g.SW - g.PL + kj;
 		bool inside = iy >= 0 && iy < g.H && ix >= 0 && ix < g.W;
 		col[i] = inside ? x[((img * g.C + c) * g.H + iy) * g.W + ix] : 0.0f;
-		if (n - i <= stride) break;
-		i += stride;
-		digits_add(at, step, radix);
-	}
+	});
 }
 
 extern "C" __global__ void im2col(long long n, const float* x, float* col, GEOMETRY_PARAMS) {
@@ -271,12 +264,7 @@ template <typename I>
 static __device__ __forceinline__ void col2im_run(I n, const float* col, float* dx, const Geometry& g) {
 	const int radix[4] = {g.N, g.C, g.H, g.W};
 	const I cols = (I)g.N * g.OH * g.OW;
-	I i = (I)blockIdx.x * blockDim.x + threadIdx.x;
-	const I stride = (I)gridDim.x * blockDim.x;
-	if (i >= n) return;
-	Digits<4> at = split_digits<I, 4>(i, radix);
-	const Digits<4> step = split_digits<I, 4>(stride, radix);
-	for (;;) {
+	for_each_item_digits<I, 4>(n, radix, [&](I i, const Digits<4>& at) {
 		I img = (I)at.d[0];
 		int c = (int)at.d[1], iy = (int)at.d[2], ix = (int)at.d[3];
 		int oy0, oy1, ox0, ox1;
@@ -293,10 +281,7 @@ static __device__ __forceinline__ void col2im_run(I n, const float* col, float* 
 			}
 		}
 		dx[i] = sum;
-		if (n - i <= stride) break;
-		i += stride;
-		digits_add(at, step, radix);
-	}
+	});
 }
 
 extern "C" __global__ void col2im(long long n, const float* col, float* dx, GEOMETRY_PARAMS) {
@@ -341,12 +326,7 @@ template <typename I>
 static __device__ __forceinline__ void maxpool_grad_run(I n, const float* x, const float* y, const float* dy, float* dx,
                                                         const Geometry& g) {
 	const int radix[3] = {g.N * g.C, g.H, g.W};
-	I i = (I)blockIdx.x * blockDim.x + threadIdx.x;
-	const I stride = (I)gridDim.x * blockDim.x;
-	if (i >= n) return;
-	Digits<3> at = split_digits<I, 3>(i, radix);
-	const Digits<3> step = split_digits<I, 3>(stride, radix);
-	for (;;) {
+	for_each_item_digits<I, 3>(n, radix, [&](I i, const Digits<3>& at) {
 		I p = (I)at.d[0];
 		int iy = (int)at.d[1], ix = (int)at.d[2];
 		const float* in = x + p * g.H * g.W;
@@ -363,10 +343,7 @@ static __device__ __forceinline__ void maxpool_grad_run(I n, const float* x, con
 				if (first_equal(g, in, oy, ox, out[o]) == self) sum += grad[o];
 			}
 		dx[i] = sum;
-		if (n - i <= stride) break;
-		i += stride;
-		digits_add(at, step, radix);
-	}
+	});
 }
 
 extern "C" __global__ void maxpool_grad(long long n, const float* x, const float* y, const float* dy, float* dx,
