@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # One GPU session in one command, ON the GPU machine, from the file scripts/gpu/pack.sh made:
-#   scripts/gpu/session.sh [-within SECONDS] [checks] [resnet34 FLAGS...]...
+#   scripts/gpu/session.sh [-within SECONDS] [checks] [resnet34 FLAGS...]... [fashion-cnn FLAGS...]...
 # "checks" runs scripts/gpu/run.sh (every kernel against the CPU, the engine and training checks,
 # PyTorch's CNN step on the same GPU); "resnet34 FLAGS" trains ResNet-34 on Fashion-MNIST on the GPU
-# with those flags (e.g. resnet34 -recipe better -epochs 20 -flip -weight-decay 0.1). The resnet34 runs
-# start at once and run side by side on the one GPU, the checks meanwhile (so timings measured by
-# the checks in such a session are not clean). -within stops whatever still runs after SECONDS, so
+# with those flags (e.g. resnet34 -recipe better -epochs 20 -flip -erase 0.5), "fashion-cnn FLAGS" the
+# book's CNN (e.g. fashion-cnn -cuda-graphs). The training runs start at once and run side by side on
+# the one GPU, the checks meanwhile (so timings measured in such a session are not clean: run a timed
+# job alone). -within stops whatever still runs after SECONDS, so
 # the logs come back even when a run would outlast the device tool's limit (give it less than
 # timeout_s). Logs and run folders go to $OUT (default runs/gpu/session), packed as one tar (the
 # tool returns few files).
@@ -44,18 +45,19 @@ while (($#)); do
 		checks=true
 		shift
 		;;
-	resnet34)
+	resnet34 | fashion-cnn)
+		cmd=$1
 		shift
 		flags=()
-		while (($#)) && [[ $1 != checks && $1 != resnet34 ]]; do
+		while (($#)) && [[ $1 != checks && $1 != resnet34 && $1 != fashion-cnn ]]; do
 			flags+=("$1")
 			shift
 		done
-		name=resnet34$(printf '%s' "${flags[*]}" | tr -c 'A-Za-z0-9.' '_')
+		name=$cmd$(printf '%s' "${flags[*]}" | tr -c 'A-Za-z0-9.' '_')
 		echo "session.sh: starting $name"
 		(
 			t0=$SECONDS
-			limit .gpu/bin/resnet34 -device cuda -offline -out "$work/$name" "${flags[@]}" >"$work/$name.log" 2>&1 &&
+			limit ".gpu/bin/$cmd" -device cuda -offline -out "$work/$name" "${flags[@]}" >"$work/$name.log" 2>&1 &&
 				echo "session.sh: $name done in $((SECONDS - t0)) s" ||
 				echo "session.sh: $name failed or was stopped after $((SECONDS - t0)) s (see $name.log)"
 			tail -3 "$work/$name.log"
@@ -63,7 +65,7 @@ while (($#)); do
 		runs+=($!)
 		;;
 	*)
-		echo "session.sh: unknown part $1 (want checks or resnet34 FLAGS)" >&2
+		echo "session.sh: unknown part $1 (want checks, resnet34 FLAGS or fashion-cnn FLAGS)" >&2
 		exit 2
 		;;
 	esac
