@@ -3,7 +3,7 @@ package cuda
 // emulate.go owns the Go emulations of fovea's CUDA kernels: one function per catalogue entry (abi.go)
 // that computes items 0..n-1 exactly as kernels/fovea.cu does (the same values from the same inputs:
 // same float32/float64 choices, same order of accumulation; the kernels may find an item's indices
-// another way, as im2col and col2im step digits instead of dividing), reading its parameters from Args
+// another way, as the layout kernels step index digits instead of dividing), reading its parameters from Args
 // by position. Products are
 // rounded to float32 explicitly where a compiler could otherwise fuse a multiply-add (the kernels are
 // compiled with -fmad=false), so results match the kernels bit for bit except where the device's

@@ -28,9 +28,9 @@ type Plan struct {
 	// on tensor cores, as PyTorch's cuDNN convolutions do by default. Off, every GEMM is IEEE FP32. The
 	// interpreter always computes in FP32.
 	TF32 bool
-	// Graphs lets a GPU replay the launches as one CUDA graph from the third run on (the first runs
-	// them one by one, the second captures them), so that a step costs one launch instead of one per
-	// kernel. The interpreter ignores it.
+	// Graphs lets a GPU replay the launches as one CUDA graph from the second run on (the first runs
+	// them one by one, the second captures and then replays them), so that a step costs one launch
+	// instead of one per kernel. The interpreter ignores it.
 	Graphs bool
 
 	places  map[*tensor.Dense]Ref

@@ -42,7 +42,7 @@ type Config struct {
 	// default), the GPU computes in IEEE FP32 like the CPU. Only for the cuda device.
 	TF32 bool
 	// CUDAGraphs replays each training and evaluation step on the cuda device as one CUDA graph (from
-	// a program's third step on; see cuda.Plan.Graphs): one launch per step instead of one per kernel.
+	// a program's second step on; see cuda.Plan.Graphs): one launch per step instead of one per kernel.
 	// Only for the cuda device.
 	CUDAGraphs bool
 	// Augment, when set, transforms training images (never evaluation images).

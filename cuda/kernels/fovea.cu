@@ -1,8 +1,8 @@
 // fovea.cu owns fovea's CUDA C kernels: one extern "C" __global__ function per entry of the kernel
 // catalogue (cuda/abi.go, Kernels), named as the entry, taking the number of work items n and then the
 // entry's parameters in order. Each kernel is the twin of its Go emulation (cuda/emulate.go): same
-// items, same float32/float64 choices, same order of accumulation (the index arithmetic may differ:
-// im2col and col2im step digits where the emulations divide). go test -tags hostcuda ./cuda runs this
+// items, same float32/float64 choices, same order of accumulation (the index arithmetic may differ: the layout
+// kernels that use for_each_item_digits step digits where the emulations divide). go test -tags hostcuda ./cuda runs this
 // file on the CPU against the emulations. gen.go compiles this file to
 // fovea.ptx with -fmad=false, so no multiply-add is fused and float32 expressions round exactly as the
 // emulations' do.
@@ -130,6 +130,18 @@ static __device__ __forceinline__ bool fits32(long long a, long long b) { return
 		}                                                                   \
 	} while (0)
 
+// RUN_INDEXED calls run<I>(n, args...) with I = unsigned when n and the largest index the kernel
+// computes (limit) fit in 31 bits, and I = long long otherwise (FOR_EACH_ITEM_INDEXED's choice, for
+// kernels that loop themselves).
+#define RUN_INDEXED(n, limit, run, ...)                       \
+	do {                                                      \
+		if (fits32((n), (limit))) {                           \
+			run<unsigned>((unsigned)(n), __VA_ARGS__);        \
+		} else {                                              \
+			run<long long>((n), __VA_ARGS__);                 \
+		}                                                     \
+	} while (0)
+
 // Digits writes an index as digits of mixed radices, most significant first: d[k] < radix[k] for k > 0.
 // A grid-stride loop splits its first item and its stride into digits once, then steps with
 // digits_add (a carry per digit, no division): the layout kernels' index math, which otherwise costs
@@ -194,11 +206,7 @@ static __device__ __forceinline__ void scatter_run(I n, const float* src, const 
 
 extern "C" __global__ void scatter_channels(long long n, const float* src, const float* scale, const float* bias, float* dst,
                                             int nb, int O, int P, int flags) {
-	if (fits32(n, n)) {
-		scatter_run<unsigned>((unsigned)n, src, scale, bias, dst, nb, O, P, flags);
-	} else {
-		scatter_run<long long>(n, src, scale, bias, dst, nb, O, P, flags);
-	}
+	RUN_INDEXED(n, n, scatter_run, src, scale, bias, dst, nb, O, P, flags);
 }
 
 // gather_channels item i = (c·nb + img)·P + q: digits (c, img, q).
@@ -212,11 +220,7 @@ static __device__ __forceinline__ void gather_run(I n, const float* src, float* 
 }
 
 extern "C" __global__ void gather_channels(long long n, const float* src, float* dst, int nb, int O, int P) {
-	if (fits32(n, n)) {
-		gather_run<unsigned>((unsigned)n, src, dst, nb, O, P);
-	} else {
-		gather_run<long long>(n, src, dst, nb, O, P);
-	}
+	RUN_INDEXED(n, n, gather_run, src, dst, nb, O, P);
 }
 
 template <typename I>
@@ -250,11 +254,7 @@ static __device__ __forceinline__ void im2col_run(I n, const float* x, float* co
 
 extern "C" __global__ void im2col(long long n, const float* x, float* col, GEOMETRY_PARAMS) {
 	const Geometry g = GEOMETRY_ARGS;
-	if (fits32(n, (long long)g.N * g.C * g.H * g.W)) {
-		im2col_run<unsigned>((unsigned)n, x, col, g);
-	} else {
-		im2col_run<long long>(n, x, col, g);
-	}
+	RUN_INDEXED(n, (long long)g.N * g.C * g.H * g.W, im2col_run, x, col, g);
 }
 
 // col2im sums, for input pixel i = ((img·C + c)·H + iy)·W + ix, the column entries of every tap that
@@ -286,11 +286,7 @@ static __device__ __forceinline__ void col2im_run(I n, const float* col, float* 
 
 extern "C" __global__ void col2im(long long n, const float* col, float* dx, GEOMETRY_PARAMS) {
 	const Geometry g = GEOMETRY_ARGS;
-	if (fits32(n, (long long)g.C * g.KH * g.KW * g.N * g.OH * g.OW)) {
-		col2im_run<unsigned>((unsigned)n, col, dx, g);
-	} else {
-		col2im_run<long long>(n, col, dx, g);
-	}
+	RUN_INDEXED(n, (long long)g.C * g.KH * g.KW * g.N * g.OH * g.OW, col2im_run, col, dx, g);
 }
 
 // ---- pooling ----
@@ -349,11 +345,7 @@ static __device__ __forceinline__ void maxpool_grad_run(I n, const float* x, con
 extern "C" __global__ void maxpool_grad(long long n, const float* x, const float* y, const float* dy, float* dx,
                                         GEOMETRY_PARAMS) {
 	const Geometry g = GEOMETRY_ARGS;
-	if (fits32(n, max(n, (long long)g.N * g.C * g.OH * g.OW))) {
-		maxpool_grad_run<unsigned>((unsigned)n, x, y, dy, dx, g);
-	} else {
-		maxpool_grad_run<long long>(n, x, y, dy, dx, g);
-	}
+	RUN_INDEXED(n, max(n, (long long)g.N * g.C * g.OH * g.OW), maxpool_grad_run, x, y, dy, dx, g);
 }
 
 // pooled_count is the number of in-image pixels of output (oy, ox)'s window: AvgPool2D's divisor

@@ -92,8 +92,12 @@ func main() {
 				if m == "xception" {
 					script = "scripts/torchref/xception.py"
 				}
-				if theirs, err = run(*python, script, "bench", "--model", m, "--batch", b,
-					"--threads", strconv.Itoa(*threads), "--device", *device, "--precision", *precision, "--steps", strconv.Itoa(*steps), "--repeats", strconv.Itoa(*repeats)); err != nil {
+				args := []string{script, "bench", "--model", m, "--batch", b, "--threads", strconv.Itoa(*threads),
+					"--device", *device, "--steps", strconv.Itoa(*steps), "--repeats", strconv.Itoa(*repeats)}
+				if m != "xception" { // the Xception benchmark is a CPU forward pass, with no precision switch
+					args = append(args, "--precision", *precision)
+				}
+				if theirs, err = run(*python, args...); err != nil {
 					fmt.Fprintln(os.Stderr, "bench: pytorch:", err)
 				}
 			}
