@@ -90,3 +90,18 @@ func SplitLast(d *Dataset, n int) (rest, last *Dataset, err error) {
 	}
 	return d.Slice(0, d.N-n), d.Slice(d.N-n, d.N), nil
 }
+
+// MirroredHorizontally returns a copy of d with every image mirrored left–right (labels and class names
+// shared), the second view of horizontal-flip test-time augmentation.
+func (d *Dataset) MirroredHorizontally() *Dataset {
+	m := *d
+	m.Pixels = make([]uint8, len(d.Pixels))
+	row := d.W * d.C
+	for r := 0; r < d.N*d.H; r++ {
+		src, dst := d.Pixels[r*row:(r+1)*row], m.Pixels[r*row:(r+1)*row]
+		for x := 0; x < d.W; x++ {
+			copy(dst[x*d.C:(x+1)*d.C], src[(d.W-1-x)*d.C:(d.W-x)*d.C])
+		}
+	}
+	return &m
+}

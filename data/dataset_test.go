@@ -109,3 +109,34 @@ func TestDatasetValidate(t *testing.T) {
 		t.Errorf("nil: %v", err)
 	}
 }
+
+func TestMirroredHorizontally(t *testing.T) {
+	for _, shape := range [][4]int{{3, 1, 2, 5}, {2, 3, 4, 4}, {1, 2, 1, 1}} {
+		n, c, h, w := shape[0], shape[1], shape[2], shape[3]
+		d := indexDataset(n, c, h, w)
+		before := append([]uint8(nil), d.Pixels...)
+		m := d.MirroredHorizontally()
+		if m.N != n || m.C != c || m.H != h || m.W != w || len(m.Pixels) != len(d.Pixels) {
+			t.Fatalf("%v: mirrored dataset has shape N=%d C=%d H=%d W=%d with %d bytes", shape, m.N, m.C, m.H, m.W, len(m.Pixels))
+		}
+		if string(d.Pixels) != string(before) {
+			t.Errorf("%v: mirroring changed the original", shape)
+		}
+		for i := 0; i < n; i++ {
+			for y := 0; y < h; y++ {
+				for x := 0; x < w; x++ {
+					for k := 0; k < c; k++ {
+						got := m.Pixels[((i*h+y)*w+x)*c+k]
+						want := d.Pixels[((i*h+y)*w+(w-1-x))*c+k]
+						if got != want {
+							t.Fatalf("%v: image %d pixel (%d,%d,%d) = %d, want %d", shape, i, y, x, k, got, want)
+						}
+					}
+				}
+			}
+		}
+		if twice := m.MirroredHorizontally(); string(twice.Pixels) != string(d.Pixels) {
+			t.Errorf("%v: mirroring twice is not the identity", shape)
+		}
+	}
+}

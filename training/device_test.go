@@ -247,6 +247,20 @@ func fitOnCPUAndDevice(t *testing.T, model arch.Model, params func() *graph.Para
 			t.Errorf("parameter %s: relative difference %.3g between device and CPU training", p.Name, rel)
 		}
 	}
+	// Predict's probabilities come down from the device's evaluation program.
+	if val != nil && val.N > 0 {
+		want, _, err := cpu.Predict(val)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, _, err := dev.Predict(val)
+		if err != nil {
+			t.Fatalf("%s: predict: %v", emulatedDevice, err)
+		}
+		if rel := relDiff(got, want); rel > 1e-4 {
+			t.Errorf("predictions: relative difference %.3g between device and CPU", rel)
+		}
+	}
 	t.Logf("last epoch: device loss %.5f, CPU loss %.5f", dev.History().Epochs[len(dev.History().Epochs)-1].TrainLoss, cpu.History().Epochs[len(cpu.History().Epochs)-1].TrainLoss)
 	return cpu, dev
 }

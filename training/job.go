@@ -78,12 +78,16 @@ type Metrics struct {
 	Seed         uint64  `json:"seed"`
 	TestAccuracy float64 `json:"test_accuracy"`
 	TestLoss     float64 `json:"test_loss"`
-	ValAccuracy  float64 `json:"val_accuracy"`
-	Epochs       int     `json:"epochs"`
-	TrainImages  int     `json:"train_images"`
-	ValImages    int     `json:"val_images"`
-	TestImages   int     `json:"test_images"`
-	Params       int     `json:"params"`
+	// TestAccuracyMirrorTTA is the test accuracy with horizontal-flip test-time augmentation (each
+	// prediction the mean of the image's and its mirror image's), measured for recipes that train with
+	// flips; 0 otherwise.
+	TestAccuracyMirrorTTA float64 `json:"test_accuracy_mirror_tta,omitempty"`
+	ValAccuracy           float64 `json:"val_accuracy"`
+	Epochs                int     `json:"epochs"`
+	TrainImages           int     `json:"train_images"`
+	ValImages             int     `json:"val_images"`
+	TestImages            int     `json:"test_images"`
+	Params                int     `json:"params"`
 	// WallSeconds is the whole run's time: this process's, plus the epochs a resumed run did before.
 	WallSeconds    float64 `json:"wall_seconds"`
 	TrainImagesSec float64 `json:"train_images_per_sec"`
@@ -106,24 +110,9 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	if log == nil {
 		log = io.Discard
 	}
-	root, err := data.ResolveRoot(opts.DataDir)
+	train, val, test, err := loadFashionSplits(ctx, opts, log)
 	if err != nil {
 		return nil, err
-	}
-	if err := data.Ensure(ctx, root, data.FashionMNISTSpec(), data.FetchOptions{Offline: opts.Offline,
-		Logf: func(f string, a ...any) { fmt.Fprintf(log, f+"\n", a...) }}); err != nil {
-		return nil, fmt.Errorf("Fashion-MNIST under %s: %w", root, err)
-	}
-	full, test, err := data.LoadFashionMNIST(root)
-	if err != nil {
-		return nil, err
-	}
-	train, val, err := data.SplitLast(full, 5000)
-	if err != nil {
-		return nil, err
-	}
-	if opts.Subset > 0 {
-		train = train.Subset(opts.Subset)
 	}
 	r := opts.Recipe
 	sched, err := ParseSchedule(r.Schedule, r.LR, 0, 0)
@@ -184,12 +173,18 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	if err != nil {
 		return nil, fmt.Errorf("test: %w", err)
 	}
+	var mirrorAcc float64
+	if r.Flip {
+		if mirrorAcc, err = trainer.EvaluateMirrorTTA(test); err != nil {
+			return nil, fmt.Errorf("test with mirror TTA: %w", err)
+		}
+	}
 	if err := trainer.SaveWeights(filepath.Join(opts.OutDir, "model.safetensors")); err != nil {
 		return nil, err
 	}
 	trainable, frozen := trainer.Params().Count()
 	m := &Metrics{
-		Model: opts.Model.Name(), Recipe: r, Seed: opts.Seed, TestAccuracy: testAcc, TestLoss: testLoss,
+		Model: opts.Model.Name(), Recipe: r, Seed: opts.Seed, TestAccuracy: testAcc, TestLoss: testLoss, TestAccuracyMirrorTTA: mirrorAcc,
 		Epochs: len(h.Epochs), TrainImages: train.N, ValImages: val.N, TestImages: test.N,
 		Params: trainable + frozen, WallSeconds: before + time.Since(start).Seconds(), Device: deviceName(opts.Device), TF32: opts.TF32, CUDAGraphs: opts.CUDAGraphs,
 		Machine: Machine(), GoVersion: runtime.Version(), Date: time.Now().UTC().Format(time.RFC3339), Command: opts.Command,
@@ -205,9 +200,108 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	if err := writeJSON(filepath.Join(opts.OutDir, "metrics.json"), m); err != nil {
 		return nil, err
 	}
-	fmt.Fprintf(log, "%s: test accuracy %.4f, test loss %.4f (%d test images), %.0f s; results in %s\n",
-		opts.Model.Name(), testAcc, testLoss, test.N, m.WallSeconds, opts.OutDir)
+	fmt.Fprintf(log, "%s: test accuracy %.4f, test loss %.4f (%d test images)%s, %.0f s; results in %s\n",
+		opts.Model.Name(), testAcc, testLoss, test.N, mirrorNote(mirrorAcc), m.WallSeconds, opts.OutDir)
 	return m, nil
+}
+
+// mirrorNote is the mirror-TTA accuracy for a log line, "" when it was not measured.
+func mirrorNote(acc float64) string {
+	if acc == 0 {
+		return ""
+	}
+	return fmt.Sprintf("; with mirror TTA %.4f", acc)
+}
+
+// Evaluation is what EvaluateFashionJob measures and writes to evaluation.json.
+type Evaluation struct {
+	Model                 string  `json:"model"`
+	Weights               string  `json:"weights"`
+	TestAccuracy          float64 `json:"test_accuracy"`
+	TestLoss              float64 `json:"test_loss"`
+	TestAccuracyMirrorTTA float64 `json:"test_accuracy_mirror_tta"`
+	ValAccuracy           float64 `json:"val_accuracy"`
+	ValAccuracyMirrorTTA  float64 `json:"val_accuracy_mirror_tta"`
+	TestImages            int     `json:"test_images"`
+	ValImages             int     `json:"val_images"`
+	Device                string  `json:"device"`
+	Machine               string  `json:"machine"`
+	Date                  string  `json:"date"`
+	Command               string  `json:"command"`
+}
+
+// EvaluateFashionJob evaluates trained weights of opts.Model (a model.safetensors or a
+// checkpoint.safetensors that RunFashionJob wrote) on the validation and test sets, plainly and with
+// mirror test-time augmentation, without training. The images are standardised as the training run
+// did (statistics of its training images, so opts.Subset must match the run's). The result is
+// written to OutDir/evaluation.json.
+func EvaluateFashionJob(ctx context.Context, opts JobOptions, weights string) (*Evaluation, error) {
+	log := opts.Log
+	if log == nil {
+		log = io.Discard
+	}
+	train, val, test, err := loadFashionSplits(ctx, opts, log)
+	if err != nil {
+		return nil, err
+	}
+	trainer, err := NewTrainer(opts.Model, nil, Config{BatchSize: 1, Seed: opts.Seed, Threads: opts.Threads, Device: opts.Device,
+		TF32: opts.TF32, Norm: data.FitStandardizer(train), Log: log})
+	if err != nil {
+		return nil, err
+	}
+	defer trainer.Close()
+	if err := trainer.LoadWeights(weights); err != nil {
+		return nil, err
+	}
+	e := &Evaluation{Model: opts.Model.Name(), Weights: weights, TestImages: test.N, ValImages: val.N,
+		Device: deviceName(opts.Device), Machine: Machine(), Date: time.Now().UTC().Format(time.RFC3339), Command: opts.Command}
+	if e.TestLoss, e.TestAccuracy, err = trainer.Evaluate(test); err != nil {
+		return nil, fmt.Errorf("test: %w", err)
+	}
+	if e.TestAccuracyMirrorTTA, err = trainer.EvaluateMirrorTTA(test); err != nil {
+		return nil, fmt.Errorf("test with mirror TTA: %w", err)
+	}
+	if _, e.ValAccuracy, err = trainer.Evaluate(val); err != nil {
+		return nil, fmt.Errorf("validation: %w", err)
+	}
+	if e.ValAccuracyMirrorTTA, err = trainer.EvaluateMirrorTTA(val); err != nil {
+		return nil, fmt.Errorf("validation with mirror TTA: %w", err)
+	}
+	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
+		return nil, err
+	}
+	if err := writeJSON(filepath.Join(opts.OutDir, "evaluation.json"), e); err != nil {
+		return nil, err
+	}
+	fmt.Fprintf(log, "%s (%s): test accuracy %.4f (mirror TTA %.4f), validation %.4f (mirror TTA %.4f); written to %s\n",
+		e.Model, weights, e.TestAccuracy, e.TestAccuracyMirrorTTA, e.ValAccuracy, e.ValAccuracyMirrorTTA,
+		filepath.Join(opts.OutDir, "evaluation.json"))
+	return e, nil
+}
+
+// loadFashionSplits loads Fashion-MNIST (downloading it unless opts.Offline) and splits it as the book
+// does: the first 55,000 training images train (or the first opts.Subset of them), the last 5,000
+// validate, and the 10,000 test images test.
+func loadFashionSplits(ctx context.Context, opts JobOptions, log io.Writer) (train, val, test *data.Dataset, err error) {
+	root, err := data.ResolveRoot(opts.DataDir)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if err := data.Ensure(ctx, root, data.FashionMNISTSpec(), data.FetchOptions{Offline: opts.Offline,
+		Logf: func(f string, a ...any) { fmt.Fprintf(log, f+"\n", a...) }}); err != nil {
+		return nil, nil, nil, fmt.Errorf("Fashion-MNIST under %s: %w", root, err)
+	}
+	full, test, err := data.LoadFashionMNIST(root)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	if train, val, err = data.SplitLast(full, 5000); err != nil {
+		return nil, nil, nil, err
+	}
+	if opts.Subset > 0 {
+		train = train.Subset(opts.Subset)
+	}
+	return train, val, test, nil
 }
 
 // WriteJSON writes v as indented JSON to path atomically (temporary file, fsync, rename), so a crash never

@@ -2,7 +2,9 @@ package training
 
 import (
 	"context"
+	"errors"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"testing"
@@ -50,4 +52,57 @@ func TestJobResumeCountsEarlierEpochs(t *testing.T) {
 			second.WallSeconds, resumed, h.Epochs[0].Seconds, h.Epochs[1].Seconds)
 	}
 	t.Logf("first run %.2f s, resumed run's total %.2f s", first.WallSeconds, second.WallSeconds)
+}
+
+// TestEvaluateFashionJobReproducesTheRun trains a short flip-augmented job, then evaluates the weights
+// and the checkpoint it wrote: both give the run's test accuracy and mirror-TTA accuracy exactly, and
+// weights of another model or a file that is neither are refused.
+func TestEvaluateFashionJobReproducesTheRun(t *testing.T) {
+	root := os.Getenv(data.EnvRoot)
+	if root == "" {
+		t.Skip("FOVEA_DATA is not set: this test needs the real Fashion-MNIST files (e.g. FOVEA_DATA=$PWD/../shared/data)")
+	}
+	if _, _, err := data.LoadFashionMNIST(root); err != nil {
+		t.Skipf("Fashion-MNIST not readable under %s: %v", root, err)
+	}
+	recipe := Recipes()["book"]
+	recipe.Epochs, recipe.Flip = 1, true
+	opts := JobOptions{Model: arch.FashionFCN{}, Recipe: recipe, Seed: 1, DataDir: root, OutDir: t.TempDir(),
+		Subset: 600, Offline: true, Log: io.Discard}
+	run, err := RunFashionJob(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// a flip-trained run measures mirror TTA too: near its plain accuracy, far above chance
+	if run.TestAccuracyMirrorTTA < 0.5 || math.Abs(run.TestAccuracyMirrorTTA-run.TestAccuracy) > 0.05 {
+		t.Errorf("run: test accuracy %v, with mirror TTA %v", run.TestAccuracy, run.TestAccuracyMirrorTTA)
+	}
+	for _, file := range []string{"model.safetensors", "checkpoint.safetensors"} {
+		e, err := EvaluateFashionJob(context.Background(), opts, filepath.Join(opts.OutDir, file))
+		if err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		if e.TestAccuracy != run.TestAccuracy || e.TestAccuracyMirrorTTA != run.TestAccuracyMirrorTTA || e.ValAccuracy != run.ValAccuracy {
+			t.Errorf("%s: evaluation %+v, the run measured test %v (mirror TTA %v), validation %v", file, e,
+				run.TestAccuracy, run.TestAccuracyMirrorTTA, run.ValAccuracy)
+		}
+		if e.TestImages != 10000 || e.ValImages != 5000 {
+			t.Errorf("%s: evaluated %d test and %d validation images", file, e.TestImages, e.ValImages)
+		}
+	}
+	if _, err := os.Stat(filepath.Join(opts.OutDir, "evaluation.json")); err != nil {
+		t.Error(err)
+	}
+	other := opts
+	other.Model = arch.FashionCNN{}
+	if _, err := EvaluateFashionJob(context.Background(), other, filepath.Join(opts.OutDir, "model.safetensors")); !errors.Is(err, ErrCheckpoint) {
+		t.Errorf("weights of another model: error %v, want ErrCheckpoint", err)
+	}
+	notWeights := filepath.Join(t.TempDir(), "other.safetensors")
+	if err := SaveCheckpoint(notWeights, []NamedTensor{{Name: "x", DType: "F32", Shape: []int{1}, Data: []float32{1}}}, map[string]string{"format": "something.else"}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := EvaluateFashionJob(context.Background(), opts, notWeights); !errors.Is(err, ErrCheckpoint) {
+		t.Errorf("a file that holds no weights: error %v, want ErrCheckpoint", err)
+	}
 }

@@ -117,9 +117,11 @@ type program struct {
 	y             []int32
 	step          []int64 // nil when no layer is stochastic
 	loss, correct *tensor.Dense
-	params        []*graph.Param
-	grads         []*tensor.Dense
-	updates       []stateUpdate
+	// logits are the model's outputs (n × classes), kept in evaluation programs for Predict.
+	logits  *tensor.Dense
+	params  []*graph.Param
+	grads   []*tensor.Dense
+	updates []stateUpdate
 	// inputs are the tensors fed every step (images, labels, and the step counter if any); dev runs the
 	// program on a device when Config.Device is not the CPU.
 	inputs []*tensor.Dense
@@ -254,6 +256,8 @@ func (t *Trainer) program(n int, training bool) (*program, error) {
 		for _, u := range b.StateUpdates() {
 			outputs = append(outputs, u.Value)
 		}
+	} else {
+		outputs = append(outputs, logits)
 	}
 	if p.prog, err = graph.Compile(t.exec, outputs...); err != nil {
 		return nil, err
@@ -271,6 +275,9 @@ func (t *Trainer) program(n int, training bool) (*program, error) {
 		}
 	}
 	p.loss, p.correct = p.prog.Value(loss), p.prog.Value(correct)
+	if !training {
+		p.logits = p.prog.Value(logits)
+	}
 	p.inputs = []*tensor.Dense{xT, yT}
 	if s, ok := b.StepNode(); ok {
 		p.step = p.prog.Value(s).Int64s()
@@ -416,38 +423,52 @@ func (t *Trainer) Evaluate(ds *data.Dataset) (loss, accuracy float64, err error)
 
 // EvaluateSource is Evaluate over a batch source yielding batches of at most EvalBatchSize.
 func (t *Trainer) EvaluateSource(batches BatchSource) (loss, accuracy float64, err error) {
-	full, err := t.program(t.cfg.EvalBatchSize, false)
+	var lossSum float64
+	var seen, right int
+	err = t.forEachEvalBatch(batches, func(p *program, n int, l float64, c int) error {
+		lossSum += l * float64(n)
+		seen += n
+		right += c
+		return nil
+	})
 	if err != nil {
 		return 0, 0, err
 	}
+	if seen == 0 {
+		return 0, 0, errors.New("evaluate: empty dataset")
+	}
+	return lossSum / float64(seen), float64(right) / float64(seen), nil
+}
+
+// forEachEvalBatch runs the evaluation program over every batch of batches and calls fn with the program
+// that ran (its outputs hold the batch's results), the batch size, the batch's loss and correct count.
+func (t *Trainer) forEachEvalBatch(batches BatchSource, fn func(p *program, n int, loss float64, correct int) error) error {
+	full, err := t.program(t.cfg.EvalBatchSize, false)
+	if err != nil {
+		return err
+	}
 	batches.Epoch(0)
-	var lossSum float64
-	var seen, right int
 	for {
 		n, ok := batches.Next(full.x, full.y)
 		if !ok {
-			break
+			return nil
 		}
 		p := full
 		if n < t.cfg.EvalBatchSize {
 			if p, err = t.program(n, false); err != nil {
-				return 0, 0, err
+				return err
 			}
 			copy(p.x, full.x[:len(p.x)])
 			copy(p.y, full.y[:n])
 		}
 		l, c, err := t.run(p, nil)
 		if err != nil {
-			return 0, 0, err
+			return err
 		}
-		lossSum += l * float64(n)
-		seen += n
-		right += c
+		if err := fn(p, n, l, c); err != nil {
+			return err
+		}
 	}
-	if seen == 0 {
-		return 0, 0, errors.New("evaluate: empty dataset")
-	}
-	return lossSum / float64(seen), float64(right) / float64(seen), nil
 }
 
 // TrainOnBatch runs one training step on a batch (images NCHW, as the model's InputShape, and labels)

@@ -15,6 +15,9 @@ import (
 // checkpointFormat names the layout of fovea's training checkpoints.
 const checkpointFormat = "fovea.checkpoint.v1"
 
+// weightsFormat names the layout of fovea's weights files (parameters only).
+const weightsFormat = "fovea.weights.v1"
+
 // ErrCheckpoint reports a checkpoint that does not belong to this model or run.
 var ErrCheckpoint = errors.New("checkpoint mismatch")
 
@@ -74,7 +77,7 @@ func (t *Trainer) SaveWeights(path string) error {
 		return err
 	}
 	return SaveCheckpoint(path, ParamTensors(t.params.All(), ""), map[string]string{
-		"format": "fovea.weights.v1", "model": t.model.Name(),
+		"format": weightsFormat, "model": t.model.Name(),
 	})
 }
 
@@ -141,6 +144,32 @@ func (t *Trainer) Resume(path string) error {
 		return fmt.Errorf("%w: %s: %v", ErrCheckpoint, path, err)
 	}
 	t.epoch, t.step, t.history = epoch, step, hist
+	return nil
+}
+
+// LoadWeights replaces the model's parameters with those of a weights file (SaveWeights) or of a
+// training checkpoint (SaveCheckpoint) of the same model; the optimiser state and history are untouched.
+func (t *Trainer) LoadWeights(path string) error {
+	// The host state is about to be replaced: whatever a device holds is stale.
+	t.device.resident, t.device.dirty = nil, false
+	tensors, meta, err := LoadCheckpoint(path)
+	if err != nil {
+		return err
+	}
+	prefix := ""
+	switch meta["format"] {
+	case weightsFormat:
+	case checkpointFormat:
+		prefix = "param/"
+	default:
+		return fmt.Errorf("%w: %s holds neither fovea weights nor a fovea checkpoint (format %q)", ErrCheckpoint, path, meta["format"])
+	}
+	if meta["model"] != t.model.Name() {
+		return fmt.Errorf("%w: %s holds model %q, not %q", ErrCheckpoint, path, meta["model"], t.model.Name())
+	}
+	if err := LoadParamTensors(t.params, tensors, prefix); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
 	return nil
 }
 

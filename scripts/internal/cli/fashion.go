@@ -49,6 +49,7 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 	device := fs.String("device", "cpu", "device to train on: cpu, or cuda (a GPU; needs a build with -tags gpu, see scripts/gpu)")
 	graphs := fs.Bool("cuda-graphs", false, "with -device cuda: replay each step as one CUDA graph (one launch per step instead of one per kernel)")
 	tf32 := fs.Bool("tf32", false, "with -device cuda: run convolutions and dense layers on TF32 tensor cores (PyTorch's default for convolutions; faster, inputs rounded to 10 mantissa bits)")
+	evaluate := fs.String("evaluate", "", "evaluate this model.safetensors or checkpoint.safetensors of a finished run on the validation and test sets, plainly and with mirror test-time augmentation, instead of training (write evaluation.json beside it, or in -out; -subset must match the run's)")
 	_ = fs.Parse(os.Args[1:])
 
 	r, ok := recipes[*recipeName]
@@ -91,6 +92,23 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 	if err != nil {
 		fail(name, err)
 	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	command := strings.Join(append([]string{"go run ./scripts/" + name}, os.Args[1:]...), " ")
+	if *evaluate != "" {
+		outDir := *out
+		if outDir == "" {
+			outDir = filepath.Dir(*evaluate)
+		}
+		_, err := training.EvaluateFashionJob(ctx, training.JobOptions{
+			Model: newModel(init), Seed: *seed, DataDir: *dataDir, OutDir: outDir, Subset: *subset,
+			Threads: *threads, Device: *device, TF32: *tf32, Offline: *offline, Log: os.Stderr, Command: command,
+		}, *evaluate)
+		if err != nil {
+			fail(name, err)
+		}
+		return
+	}
 	outDir := *out
 	if outDir == "" {
 		outDir = filepath.Join("runs", name+"-"+r.Name)
@@ -100,12 +118,10 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 			fmt.Fprintf(os.Stderr, "%s: note: %s holds a checkpoint; this run starts over (pass -resume to continue it)\n", name, outDir)
 		}
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
 	_, err = training.RunFashionJob(ctx, training.JobOptions{
 		Model: newModel(init), Recipe: r, Seed: *seed, DataDir: *dataDir, OutDir: outDir, Subset: *subset,
 		Threads: *threads, Device: *device, TF32: *tf32, CUDAGraphs: *graphs, Resume: *resume, Offline: *offline, Log: os.Stderr,
-		Command: strings.Join(append([]string{"go run ./scripts/" + name}, os.Args[1:]...), " "),
+		Command: command,
 	})
 	if err != nil {
 		fail(name, err)
