@@ -32,6 +32,9 @@ type Recipe struct {
 	KernelInit     string  `json:"kernel_init"`
 	WeightDecay    float64 `json:"weight_decay,omitempty"`
 	EraseProb      float64 `json:"erase_prob,omitempty"`
+	// Momentum and Nesterov configure the sgd optimizer (Keras' SGD: momentum 0 unless given).
+	Momentum float64 `json:"momentum,omitempty"`
+	Nesterov bool    `json:"nesterov,omitempty"`
 }
 
 // Recipes are the Fashion-MNIST recipes the scripts offer.
@@ -110,11 +113,14 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	if log == nil {
 		log = io.Discard
 	}
+	r := opts.Recipe
+	if r.Optimizer != "sgd" && (r.Momentum != 0 || r.Nesterov) {
+		return nil, fmt.Errorf("momentum and Nesterov configure the sgd optimizer, not %s", r.Optimizer)
+	}
 	train, val, test, err := loadFashionSplits(ctx, opts, log)
 	if err != nil {
 		return nil, err
 	}
-	r := opts.Recipe
 	sched, err := ParseSchedule(r.Schedule, r.LR, 0, 0)
 	if err != nil {
 		return nil, err
@@ -142,7 +148,7 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	}
 	ckpt := filepath.Join(opts.OutDir, "checkpoint.safetensors")
 	trainer, err := NewTrainer(opts.Model, nil, Config{
-		Epochs: r.Epochs, BatchSize: r.BatchSize, Optimizer: OptimizerConfig{Name: r.Optimizer, WeightDecay: r.WeightDecay},
+		Epochs: r.Epochs, BatchSize: r.BatchSize, Optimizer: OptimizerConfig{Name: r.Optimizer, Momentum: r.Momentum, Nesterov: r.Nesterov, WeightDecay: r.WeightDecay},
 		Schedule: sched, LabelSmoothing: r.LabelSmoothing, Seed: opts.Seed, Threads: opts.Threads, Device: opts.Device, TF32: opts.TF32, CUDAGraphs: opts.CUDAGraphs,
 		Augment: augment, Norm: data.FitStandardizer(train), CheckpointPath: ckpt, Log: log, OnEpochEnd: hist,
 	})
@@ -165,7 +171,7 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	h.Dataset = "fashion-mnist"
 	h.Params = map[string]string{"recipe": r.Name, "command": opts.Command}
 	fmt.Fprintf(log, "training %s on %d images (validation %d), recipe %s: %s, batch %d, %s, label smoothing %g, weight decay %g\n",
-		opts.Model.Name(), train.N, val.N, r.Name, r.Optimizer, r.BatchSize, sched, r.LabelSmoothing, r.WeightDecay)
+		opts.Model.Name(), train.N, val.N, r.Name, h.Optimizer, r.BatchSize, sched, r.LabelSmoothing, r.WeightDecay)
 	if _, err := trainer.Fit(train, val); err != nil {
 		return nil, err
 	}

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -104,5 +105,22 @@ func TestEvaluateFashionJobReproducesTheRun(t *testing.T) {
 	}
 	if _, err := EvaluateFashionJob(context.Background(), opts, notWeights); !errors.Is(err, ErrCheckpoint) {
 		t.Errorf("a file that holds no weights: error %v, want ErrCheckpoint", err)
+	}
+}
+
+// TestJobRefusesMomentumWithoutSGD: momentum given to an optimizer that has none is an error, before
+// any data is read.
+func TestJobRefusesMomentumWithoutSGD(t *testing.T) {
+	for _, tc := range []struct {
+		optimizer string
+		momentum  float64
+		nesterov  bool
+	}{{"nadam", 0.9, false}, {"adam", 0, true}} {
+		r := Recipes()["book"]
+		r.Optimizer, r.Momentum, r.Nesterov = tc.optimizer, tc.momentum, tc.nesterov
+		_, err := RunFashionJob(context.Background(), JobOptions{Model: arch.FashionFCN{}, Recipe: r, DataDir: t.TempDir(), OutDir: t.TempDir(), Offline: true})
+		if err == nil || !strings.Contains(err.Error(), "sgd") {
+			t.Errorf("%s with momentum %g, Nesterov %t: error %v, want one naming sgd", tc.optimizer, tc.momentum, tc.nesterov, err)
+		}
 	}
 }

@@ -31,6 +31,8 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 	batch := fs.Int("batch", 0, "training batch size (recipe: 32 book, 64 better)")
 	lr := fs.Float64("lr", 0, "peak learning rate (recipe: 0.001)")
 	optimizer := fs.String("optimizer", "", "optimizer: nadam, adam or sgd (recipe: nadam)")
+	momentum := fs.Float64("momentum", 0, "with -optimizer sgd: momentum in [0, 1) (recipe: 0, as Keras' SGD)")
+	nesterov := fs.Bool("nesterov", false, "with -optimizer sgd: Nesterov momentum")
 	schedule := fs.String("schedule", "", "learning-rate schedule: constant or cosine (recipe: constant book, cosine better)")
 	warmup := fs.Float64("warmup-epochs", 0, "linear warm-up before a cosine schedule, in epochs")
 	smoothing := fs.Float64("label-smoothing", -1, "label smoothing in [0, 1) (recipe: 0 book, 0.1 better)")
@@ -67,6 +69,10 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 			r.LR = *lr
 		case "optimizer":
 			r.Optimizer = *optimizer
+		case "momentum":
+			r.Momentum = *momentum
+		case "nesterov":
+			r.Nesterov = *nesterov
 		case "schedule":
 			r.Schedule = *schedule
 		case "warmup-epochs":
