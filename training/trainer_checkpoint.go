@@ -150,8 +150,6 @@ func (t *Trainer) Resume(path string) error {
 // LoadWeights replaces the model's parameters with those of a weights file (SaveWeights) or of a
 // training checkpoint (SaveCheckpoint) of the same model; the optimiser state and history are untouched.
 func (t *Trainer) LoadWeights(path string) error {
-	// The host state is about to be replaced: whatever a device holds is stale.
-	t.device.resident, t.device.dirty = nil, false
 	tensors, meta, err := LoadCheckpoint(path)
 	if err != nil {
 		return err
@@ -167,6 +165,8 @@ func (t *Trainer) LoadWeights(path string) error {
 	if meta["model"] != t.model.Name() {
 		return fmt.Errorf("%w: %s holds model %q, not %q", ErrCheckpoint, path, meta["model"], t.model.Name())
 	}
+	// The host state is about to be replaced: whatever a device holds is stale.
+	t.device.resident, t.device.dirty = nil, false
 	if err := LoadParamTensors(t.params, tensors, prefix); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
