@@ -264,3 +264,50 @@ func fitOnCPUAndDevice(t *testing.T, model arch.Model, params func() *graph.Para
 	t.Logf("last epoch: device loss %.5f, CPU loss %.5f", dev.History().Epochs[len(dev.History().Epochs)-1].TrainLoss, cpu.History().Epochs[len(cpu.History().Epochs)-1].TrainLoss)
 	return cpu, dev
 }
+
+// TestDeviceLoadWeights: weights loaded into a trainer whose newest parameters live on the device
+// replace them there too, so its predictions are those of the loaded weights.
+func TestDeviceLoadWeights(t *testing.T) {
+	// whole evaluation batches only: one device program stays resident from Predict to Predict
+	train, val := syntheticImages(64, 1), syntheticImages(32, 2)
+	cfg := Config{Epochs: 1, BatchSize: 16, EvalBatchSize: 16, Seed: 3, Norm: data.FitStandardizer(train)}
+	fresh, err := NewTrainer(arch.FashionFCN{}, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fresh.Close()
+	weights := filepath.Join(t.TempDir(), "model.safetensors")
+	if err := fresh.SaveWeights(weights); err != nil {
+		t.Fatal(err)
+	}
+	want, _, err := fresh.Predict(val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Device, cfg.Seed = emulatedDevice, 4
+	dev, err := NewTrainer(arch.FashionFCN{}, nil, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer dev.Close()
+	if _, err := dev.Fit(train, val); err != nil {
+		t.Fatal(err)
+	}
+	trained, _, err := dev.Predict(val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel := relDiff(trained, want); rel < 1e-2 {
+		t.Fatalf("the trained device model predicts as the fresh one (relative difference %.3g): the check would prove nothing", rel)
+	}
+	if err := dev.LoadWeights(weights); err != nil {
+		t.Fatal(err)
+	}
+	got, _, err := dev.Predict(val)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rel := relDiff(got, want); rel > 1e-5 {
+		t.Errorf("after LoadWeights the device predicts %.3g (relative) away from the loaded weights' predictions", rel)
+	}
+}
