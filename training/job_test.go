@@ -12,19 +12,12 @@ import (
 	"time"
 
 	"fovea/arch"
-	"fovea/data"
 )
 
 // TestJobResumeCountsEarlierEpochs runs a one-epoch job, then resumes it for a second epoch: the
 // resumed run's metrics cover both epochs, its wall time included.
 func TestJobResumeCountsEarlierEpochs(t *testing.T) {
-	root := os.Getenv(data.EnvRoot)
-	if root == "" {
-		t.Skip("FOVEA_DATA is not set: this test needs the real Fashion-MNIST files (e.g. FOVEA_DATA=$PWD/../shared/data)")
-	}
-	if _, _, err := data.LoadFashionMNIST(root); err != nil {
-		t.Skipf("Fashion-MNIST not readable under %s: %v", root, err)
-	}
+	_, _, root := fashionRoot(t)
 	recipe := Recipes()["book"]
 	recipe.Epochs = 1
 	opts := JobOptions{Model: arch.FashionFCN{}, Recipe: recipe, Seed: 1, DataDir: root, OutDir: t.TempDir(),
@@ -59,13 +52,7 @@ func TestJobResumeCountsEarlierEpochs(t *testing.T) {
 // and the checkpoint it wrote: both give the run's test accuracy and mirror-TTA accuracy exactly, and
 // weights of another model or a file that is neither are refused.
 func TestEvaluateFashionJobReproducesTheRun(t *testing.T) {
-	root := os.Getenv(data.EnvRoot)
-	if root == "" {
-		t.Skip("FOVEA_DATA is not set: this test needs the real Fashion-MNIST files (e.g. FOVEA_DATA=$PWD/../shared/data)")
-	}
-	if _, _, err := data.LoadFashionMNIST(root); err != nil {
-		t.Skipf("Fashion-MNIST not readable under %s: %v", root, err)
-	}
+	_, _, root := fashionRoot(t)
 	recipe := Recipes()["book"]
 	recipe.Epochs, recipe.Flip = 1, true
 	opts := JobOptions{Model: arch.FashionFCN{}, Recipe: recipe, Seed: 1, DataDir: root, OutDir: t.TempDir(),

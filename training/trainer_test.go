@@ -16,7 +16,14 @@ import (
 // fashion loads Fashion-MNIST from $FOVEA_DATA or skips the test.
 func fashion(t *testing.T) (train, test *data.Dataset) {
 	t.Helper()
-	root := os.Getenv(data.EnvRoot)
+	train, test, _ = fashionRoot(t)
+	return train, test
+}
+
+// fashionRoot loads Fashion-MNIST from $FOVEA_DATA, returning the data root too, or skips the test.
+func fashionRoot(t *testing.T) (train, test *data.Dataset, root string) {
+	t.Helper()
+	root = os.Getenv(data.EnvRoot)
 	if root == "" {
 		t.Skip("FOVEA_DATA is not set: this test needs the real Fashion-MNIST files (e.g. FOVEA_DATA=$PWD/../shared/data)")
 	}
@@ -27,7 +34,7 @@ func fashion(t *testing.T) (train, test *data.Dataset) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return train, test
+	return train, test, root
 }
 
 // TestFCNLearnsFashionMNIST trains the fully connected net for one epoch on 10,000 real images; it must
