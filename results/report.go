@@ -422,6 +422,9 @@ func (rep *Report) writeRunDetails(w io.Writer) {
 				m.Params, m.TestAccuracy, m.TestLoss, m.TestImages, m.ValAccuracy, m.Epochs, m.TrainImages,
 				duration(m.WallSeconds), m.TrainImagesSec, m.Seed, or(m.Device, "device not recorded"), or(m.Machine, "machine not recorded"),
 				or(m.GoVersion, "Go version not recorded"), or(m.Date, "date not recorded"), m.Command)
+			if m.TestAccuracyMirrorTTA > 0 {
+				fmt.Fprintf(w, "; test accuracy with mirror test-time augmentation %.4f", m.TestAccuracyMirrorTTA)
+			}
 		} else {
 			fmt.Fprintf(w, ", not finished (no %s)", MetricsFile)
 			if h := r.History; h != nil && len(h.Epochs) > 0 {

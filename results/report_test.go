@@ -49,7 +49,7 @@ func TestReportFromRunFolders(t *testing.T) {
 	runs := t.TempDir()
 	// A finished CNN run, an unfinished fully connected one, no ResNet-34 and no transfer-learning run.
 	writeRun(t, filepath.Join(runs, "fashion-cnn-book"), "fashion-cnn", "book", []float64{0.85, 0.89},
-		&training.Metrics{TestAccuracy: 0.9123, Epochs: 2, WallSeconds: 271.4, Device: "cpu", TestLoss: 0.3})
+		&training.Metrics{TestAccuracy: 0.9123, TestAccuracyMirrorTTA: 0.9171, Epochs: 2, WallSeconds: 271.4, Device: "cpu", TestLoss: 0.3})
 	writeRun(t, filepath.Join(runs, "fashion-fcn-book"), "fashion-fcn", "book", []float64{0.86}, nil)
 	// Neither a run folder nor a problem: ignored.
 	if err := os.MkdirAll(filepath.Join(runs, "scratch"), 0o755); err != nil {
@@ -94,6 +94,7 @@ func TestReportFromRunFolders(t *testing.T) {
 		"![fashion-cnn-book: accuracy](figures/fashion-cnn-book/accuracy.png)",
 		"![CNN vs fully connected net: accuracy](figures/cnn-vs-fcn-accuracy.png)",
 		"Not drawn: no photo was given",
+		"; test accuracy with mirror test-time augmentation 0.9171",
 	} {
 		if !strings.Contains(text, s) {
 			t.Errorf("page lacks %q", s)
