@@ -91,6 +91,20 @@ func TestGPUTrainingMatchesCPU(t *testing.T) {
 					t.Errorf("parameter %s: relative difference %.3g between GPU and CPU training", p.Name, rel)
 				}
 			}
+			// Predict downloads the evaluation program's logits (replayed from its graph with -cuda-graphs).
+			if !tc.tf32 {
+				want, _, err := trainers["cpu"].Predict(val)
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, _, err := trainers["cuda"].Predict(val)
+				if err != nil {
+					t.Fatalf("cuda: predict: %v", err)
+				}
+				if rel := relDiff(got, want); rel > paramTol || math.IsNaN(rel) {
+					t.Errorf("predictions: relative difference %.3g between GPU and CPU", rel)
+				}
+			}
 		})
 	}
 }
