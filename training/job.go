@@ -114,8 +114,10 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 		log = io.Discard
 	}
 	r := opts.Recipe
-	if r.Optimizer != "sgd" && (r.Momentum != 0 || r.Nesterov) {
-		return nil, fmt.Errorf("momentum and Nesterov configure the sgd optimizer, not %s", r.Optimizer)
+	optimizer := OptimizerConfig{Name: r.Optimizer, Momentum: r.Momentum, Nesterov: r.Nesterov, WeightDecay: r.WeightDecay}
+	// A recipe the optimizer refuses fails before any data is read.
+	if _, err := NewOptimizer(optimizer); err != nil {
+		return nil, err
 	}
 	train, val, test, err := loadFashionSplits(ctx, opts, log)
 	if err != nil {
@@ -148,7 +150,7 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	}
 	ckpt := filepath.Join(opts.OutDir, "checkpoint.safetensors")
 	trainer, err := NewTrainer(opts.Model, nil, Config{
-		Epochs: r.Epochs, BatchSize: r.BatchSize, Optimizer: OptimizerConfig{Name: r.Optimizer, Momentum: r.Momentum, Nesterov: r.Nesterov, WeightDecay: r.WeightDecay},
+		Epochs: r.Epochs, BatchSize: r.BatchSize, Optimizer: optimizer,
 		Schedule: sched, LabelSmoothing: r.LabelSmoothing, Seed: opts.Seed, Threads: opts.Threads, Device: opts.Device, TF32: opts.TF32, CUDAGraphs: opts.CUDAGraphs,
 		Augment: augment, Norm: data.FitStandardizer(train), CheckpointPath: ckpt, Log: log, OnEpochEnd: hist,
 	})

@@ -95,8 +95,8 @@ func TestEvaluateFashionJobReproducesTheRun(t *testing.T) {
 	}
 }
 
-// TestJobRefusesMomentumWithoutSGD: momentum given to an optimizer that has none is an error, before
-// any data is read.
+// TestJobRefusesMomentumWithoutSGD: a recipe giving momentum to an optimizer that has none fails before
+// any data is read (there is none under DataDir).
 func TestJobRefusesMomentumWithoutSGD(t *testing.T) {
 	for _, tc := range []struct {
 		optimizer string

@@ -52,6 +52,9 @@ func NewOptimizer(cfg OptimizerConfig) (Optimizer, error) {
 
 func newBaseOptimizer(cfg OptimizerConfig) (Optimizer, error) {
 	b1, b2, eps := orDefault(cfg.Beta1, 0.9), orDefault(cfg.Beta2, 0.999), orDefault(cfg.Epsilon, 1e-7)
+	if cfg.Name != "sgd" && (cfg.Momentum != 0 || cfg.Nesterov) {
+		return nil, fmt.Errorf("momentum and Nesterov configure the sgd optimizer, not %s", or(cfg.Name, "adam"))
+	}
 	switch cfg.Name {
 	case "adam", "":
 		return &adaptive{nesterov: false, b1: b1, b2: b2, eps: eps, slots: map[string][2][]float32{}, uProduct: 1}, nil
@@ -64,6 +67,13 @@ func newBaseOptimizer(cfg OptimizerConfig) (Optimizer, error) {
 		return &sgd{momentum: cfg.Momentum, nesterov: cfg.Nesterov, velocity: map[string][]float32{}}, nil
 	}
 	return nil, fmt.Errorf("unknown optimizer %q (want adam, nadam or sgd)", cfg.Name)
+}
+
+func or(s, d string) string {
+	if s == "" {
+		return d
+	}
+	return s
 }
 
 func orDefault(v, d float64) float64 {

@@ -3,6 +3,7 @@ package training
 import (
 	"math"
 	"math/rand/v2"
+	"strings"
 	"testing"
 
 	"gorgonia.org/tensor"
@@ -138,5 +139,20 @@ func TestWeightDecay(t *testing.T) {
 	}
 	if _, err := NewOptimizer(OptimizerConfig{Name: "adam", WeightDecay: -1}); err == nil {
 		t.Fatal("a negative weight decay was accepted")
+	}
+}
+
+// TestNewOptimizerRefusesMomentumWithoutSGD: momentum or Nesterov given to an optimizer that has none is
+// an error, not silently ignored.
+func TestNewOptimizerRefusesMomentumWithoutSGD(t *testing.T) {
+	for _, cfg := range []OptimizerConfig{
+		{Name: "nadam", Momentum: 0.9}, {Name: "adam", Nesterov: true}, {Momentum: 0.5},
+	} {
+		if _, err := NewOptimizer(cfg); err == nil || !strings.Contains(err.Error(), "sgd") {
+			t.Errorf("%+v: error %v, want one naming sgd", cfg, err)
+		}
+	}
+	if _, err := NewOptimizer(OptimizerConfig{Name: "sgd", Momentum: 0.9, Nesterov: true}); err != nil {
+		t.Errorf("sgd with Nesterov momentum: %v", err)
 	}
 }
