@@ -177,15 +177,15 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 	if _, err := trainer.Fit(train, val); err != nil {
 		return nil, err
 	}
-	testLoss, testAcc, err := trainer.Evaluate(test)
+	// A flip-trained model is measured with mirror TTA too (from the same pass over the test set).
+	var testLoss, testAcc, mirrorAcc float64
+	if r.Flip {
+		testLoss, testAcc, mirrorAcc, err = trainer.EvaluateMirrorTTA(test)
+	} else {
+		testLoss, testAcc, err = trainer.Evaluate(test)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("test: %w", err)
-	}
-	var mirrorAcc float64
-	if r.Flip {
-		if mirrorAcc, err = trainer.EvaluateMirrorTTA(test); err != nil {
-			return nil, fmt.Errorf("test with mirror TTA: %w", err)
-		}
 	}
 	if err := trainer.SaveWeights(filepath.Join(opts.OutDir, "model.safetensors")); err != nil {
 		return nil, err
@@ -263,17 +263,11 @@ func EvaluateFashionJob(ctx context.Context, opts JobOptions, weights string) (*
 	}
 	e := &Evaluation{Model: opts.Model.Name(), Weights: weights, TestImages: test.N, ValImages: val.N,
 		Device: deviceName(opts.Device), Machine: Machine(), Date: time.Now().UTC().Format(time.RFC3339), Command: opts.Command}
-	if e.TestLoss, e.TestAccuracy, err = trainer.Evaluate(test); err != nil {
+	if e.TestLoss, e.TestAccuracy, e.TestAccuracyMirrorTTA, err = trainer.EvaluateMirrorTTA(test); err != nil {
 		return nil, fmt.Errorf("test: %w", err)
 	}
-	if e.TestAccuracyMirrorTTA, err = trainer.EvaluateMirrorTTA(test); err != nil {
-		return nil, fmt.Errorf("test with mirror TTA: %w", err)
-	}
-	if _, e.ValAccuracy, err = trainer.Evaluate(val); err != nil {
+	if _, e.ValAccuracy, e.ValAccuracyMirrorTTA, err = trainer.EvaluateMirrorTTA(val); err != nil {
 		return nil, fmt.Errorf("validation: %w", err)
-	}
-	if e.ValAccuracyMirrorTTA, err = trainer.EvaluateMirrorTTA(val); err != nil {
-		return nil, fmt.Errorf("validation with mirror TTA: %w", err)
 	}
 	if err := os.MkdirAll(opts.OutDir, 0o755); err != nil {
 		return nil, err

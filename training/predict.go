@@ -12,14 +12,32 @@ import (
 // evaluation mode (no dropout, BatchNorm with moving statistics), standardised with Config.Norm: a
 // row-major ds.N × classes slice, as Keras' model.predict for a softmax head.
 func (t *Trainer) Predict(ds *data.Dataset) (probs []float32, classes int, err error) {
+	p, err := t.predict(ds)
+	return p.probs, p.classes, err
+}
+
+// prediction is one evaluation pass over a dataset: the class probabilities and, from the same pass,
+// the mean loss and the accuracy Evaluate reports.
+type prediction struct {
+	probs          []float32
+	classes        int
+	loss, accuracy float64
+}
+
+// predict runs the evaluation program over ds, keeping the probabilities as well as the loss and
+// accuracy.
+func (t *Trainer) predict(ds *data.Dataset) (prediction, error) {
+	var out prediction
 	if t.cfg.Norm == nil {
-		return nil, 0, errors.New("predict: a dataset needs a standardizer (Config.Norm)")
+		return out, errors.New("predict: a dataset needs a standardizer (Config.Norm)")
 	}
 	batches, err := data.NewBatcher(ds, data.BatchOptions{BatchSize: t.cfg.EvalBatchSize, Norm: t.cfg.Norm})
 	if err != nil {
-		return nil, 0, err
+		return out, err
 	}
-	err = t.forEachEvalBatch(batches, func(p *program, n int, _ float64, _ int) error {
+	var sums evalSums
+	err = t.forEachEvalBatch(batches, func(p *program, n int, loss float64, correct int) error {
+		sums.add(n, loss, correct)
 		if p.dev != nil {
 			if err := p.dev.exec.Download(p.logits); err != nil {
 				return fmt.Errorf("predict: %w", err)
@@ -28,17 +46,15 @@ func (t *Trainer) Predict(ds *data.Dataset) (probs []float32, classes int, err e
 		if shape := p.logits.Shape(); len(shape) != 2 || shape[0] != n {
 			return fmt.Errorf("predict: %s's outputs have shape %v, want (%d, classes)", t.model.Name(), shape, n)
 		}
-		classes = p.logits.Shape()[1]
-		probs = appendSoftmax(probs, p.logits.Float32s(), classes)
+		out.classes = p.logits.Shape()[1]
+		out.probs = appendSoftmax(out.probs, p.logits.Float32s(), out.classes)
 		return nil
 	})
 	if err != nil {
-		return nil, 0, err
+		return out, err
 	}
-	if len(probs) == 0 {
-		return nil, 0, errors.New("predict: empty dataset")
-	}
-	return probs, classes, nil
+	out.loss, out.accuracy, err = sums.means("predict")
+	return out, err
 }
 
 // appendSoftmax appends the softmax of each row of logits (rows of width classes) to probs.
@@ -60,20 +76,22 @@ func appendSoftmax(probs, logits []float32, classes int) []float32 {
 	return probs
 }
 
-// EvaluateMirrorTTA returns the accuracy with horizontal-flip test-time augmentation: each image's
-// prediction is the mean of the class probabilities of the image and of its mirror image. It suits
-// models trained with random horizontal flips (data.Augment.FlipHorizontal), for which both views
-// are equally familiar.
-func (t *Trainer) EvaluateMirrorTTA(ds *data.Dataset) (accuracy float64, err error) {
-	probs, classes, err := t.Predict(ds)
+// EvaluateMirrorTTA returns the mean loss and the accuracy on ds, as Evaluate does, and the accuracy
+// with horizontal-flip test-time augmentation: each image's prediction is the mean of the class
+// probabilities of the image and of its mirror image. It runs the model once over ds and once over
+// the mirror images. It suits models trained with random horizontal flips
+// (data.Augment.FlipHorizontal), for which both views are equally familiar.
+func (t *Trainer) EvaluateMirrorTTA(ds *data.Dataset) (loss, accuracy, mirrorAccuracy float64, err error) {
+	plain, err := t.predict(ds)
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
-	mirrored, _, err := t.Predict(ds.MirroredHorizontally())
+	mirrored, err := t.predict(ds.MirroredHorizontally())
 	if err != nil {
-		return 0, err
+		return 0, 0, 0, err
 	}
-	return AverageAccuracy(ds.Labels, classes, probs, mirrored)
+	mirrorAccuracy, err = AverageAccuracy(ds.Labels, plain.classes, plain.probs, mirrored.probs)
+	return plain.loss, plain.accuracy, mirrorAccuracy, err
 }
 
 // AverageAccuracy is the accuracy of the mean of several predictions (row-major len(labels) × classes

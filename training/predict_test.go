@@ -100,7 +100,7 @@ func TestPredict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tta, err := tr.EvaluateMirrorTTA(sym); err != nil || tta != symAcc {
+	if _, _, tta, err := tr.EvaluateMirrorTTA(sym); err != nil || tta != symAcc {
 		t.Errorf("mirror TTA on symmetric images: %v (%v), plain accuracy %v", tta, err, symAcc)
 	}
 	mirrored, _, err := tr.Predict(val.MirroredHorizontally())
@@ -111,7 +111,12 @@ func TestPredict(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if tta, err := tr.EvaluateMirrorTTA(val); err != nil || tta != want {
+	loss, plainAcc, tta, err := tr.EvaluateMirrorTTA(val)
+	if err != nil || tta != want {
 		t.Errorf("mirror TTA accuracy %v (%v), want the mean prediction's %v", tta, err, want)
+	}
+	// the plain loss and accuracy come from the same pass, as Evaluate reports them
+	if wantLoss, _, err := tr.Evaluate(val); err != nil || math.Abs(loss-wantLoss) > 1e-12 || plainAcc != acc {
+		t.Errorf("EvaluateMirrorTTA's plain loss %v and accuracy %v, Evaluate's %v and %v (%v)", loss, plainAcc, wantLoss, acc, err)
 	}
 }

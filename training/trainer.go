@@ -423,21 +423,35 @@ func (t *Trainer) Evaluate(ds *data.Dataset) (loss, accuracy float64, err error)
 
 // EvaluateSource is Evaluate over a batch source yielding batches of at most EvalBatchSize.
 func (t *Trainer) EvaluateSource(batches BatchSource) (loss, accuracy float64, err error) {
-	var lossSum float64
-	var seen, right int
-	err = t.forEachEvalBatch(batches, func(p *program, n int, l float64, c int) error {
-		lossSum += l * float64(n)
-		seen += n
-		right += c
+	var sums evalSums
+	err = t.forEachEvalBatch(batches, func(_ *program, n int, l float64, c int) error {
+		sums.add(n, l, c)
 		return nil
 	})
 	if err != nil {
 		return 0, 0, err
 	}
-	if seen == 0 {
-		return 0, 0, errors.New("evaluate: empty dataset")
+	return sums.means("evaluate")
+}
+
+// evalSums adds up an evaluation's batches.
+type evalSums struct {
+	loss        float64 // sum of the batches' mean losses, each weighted by its size
+	seen, right int
+}
+
+func (s *evalSums) add(n int, loss float64, correct int) {
+	s.loss += loss * float64(n)
+	s.seen += n
+	s.right += correct
+}
+
+// means is the mean loss and the accuracy; what names the caller in the error for an empty dataset.
+func (s *evalSums) means(what string) (loss, accuracy float64, err error) {
+	if s.seen == 0 {
+		return 0, 0, errors.New(what + ": empty dataset")
 	}
-	return lossSum / float64(seen), float64(right) / float64(seen), nil
+	return s.loss / float64(s.seen), float64(s.right) / float64(s.seen), nil
 }
 
 // forEachEvalBatch runs the evaluation program over every batch of batches and calls fn with the program
