@@ -5,6 +5,7 @@ package cuda
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"os"
 	"sort"
 	"strings"
@@ -12,6 +13,8 @@ import (
 	"time"
 
 	"fovea/arch"
+
+	"gorgonia.org/tensor"
 )
 
 // TestEngineKernels runs each plan launch by launch on the GPU and in the interpreter from identical
@@ -41,8 +44,9 @@ func TestEngineMatchesProgram(t *testing.T) {
 }
 
 // TestEngineGraphReplay runs training programs with Plan.Graphs: the first run launches kernel by
-// kernel, the second captures the CUDA graph and replays it, the third replays it; each must match the
-// CPU program.
+// kernel, the second captures the CUDA graph and replays it, the third and fourth replay it; each must
+// match the CPU program. Every run gets a new batch and a new step (dropout's mask), so a replay that
+// kept a captured value instead of reading the uploaded one fails.
 func TestEngineGraphReplay(t *testing.T) {
 	for i, tc := range kernelCases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -54,7 +58,8 @@ func TestEngineGraphReplay(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer eng.Close()
-			for run := 1; run <= 3; run++ {
+			for run := 1; run <= 4; run++ {
+				newBatch(plan, kernelCases[i].model, kernelCases[i].batch, run)
 				checkAgainstProgram(t, eng, plan, prog, outs)
 			}
 		})
@@ -133,4 +138,25 @@ func TestEngineOutOfMemory(t *testing.T) {
 		t.Fatalf("after an out-of-memory failure: %v", err)
 	}
 	e.Close()
+}
+
+// newBatch gives a plan's batch inputs new values for run: random images and labels, and the step
+// (dropout's mask) set to run. Parameters keep theirs.
+func newBatch(plan *Plan, m arch.Model, batch, run int) {
+	rng := rand.New(rand.NewPCG(uint64(run), 11))
+	c, h, w := m.InputShape()
+	for _, in := range plan.Inputs {
+		switch {
+		case in.Dtype() == tensor.Int64:
+			in.Int64s()[0] = int64(run)
+		case in.Dtype() == tensor.Int32 && in.Shape().Eq(tensor.Shape{batch}):
+			for j := range in.Int32s() {
+				in.Int32s()[j] = int32(rng.IntN(m.Classes()))
+			}
+		case in.Dtype() == tensor.Float32 && in.Shape().Eq(tensor.Shape{batch, c, h, w}):
+			for j := range in.Float32s() {
+				in.Float32s()[j] = float32(rng.NormFloat64())
+			}
+		}
+	}
 }

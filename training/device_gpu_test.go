@@ -7,6 +7,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -37,7 +38,13 @@ func TestGPUTrainingMatchesCPU(t *testing.T) {
 		// SGD with Nesterov momentum: the sgd kernel.
 		{arch.FashionFCN{}, 40, OptimizerConfig{Name: "sgd", Momentum: 0.9, Nesterov: true}, false, false},
 		// CUDA graphs: 6 full batches, so the batch-16 program runs directly, is captured, then replayed
-		// with new optimizer arguments each step; BatchNorm's moving averages and weight decay too.
+		// with new optimizer arguments each step; BatchNorm's moving averages and weight decay too. The
+		// losses are compared with the CPU's; the parameters and predictions with the same GPU training
+		// without graphs, launch by launch (the same kernels and GEMMs: identical to the bit on an
+		// H200). Over 7 steps the CNN's parameters drift from the CPU's far beyond 1e-3 with or without
+		// graphs (0.68 on an H200, 2026-11-27): its gradients near the start are mostly cancellation
+		// (see TestDeviceTrainingMatchesCPU), so other summation orders change them a lot relative to
+		// their size, and Adam turns that into full-size steps.
 		{resnet, 100, OptimizerConfig{Name: "nadam", WeightDecay: 0.9}, true, false},
 		{arch.FashionCNN{}, 100, nadam, true, false},
 		// TF32 GEMMs round their inputs to 10 mantissa bits: the losses agree to about 1e-2, not 1e-3,
@@ -54,25 +61,35 @@ func TestGPUTrainingMatchesCPU(t *testing.T) {
 			name += "+graphs"
 		}
 		lossTol, paramTol := 1e-3, 1e-3
+		if tc.graphs {
+			paramTol = 1e-5 // against the same GPU launch by launch
+		}
 		if tc.tf32 {
 			name += "+tf32"
 			lossTol, paramTol = 1e-2, math.Inf(1)
 		}
 		t.Run(name, func(t *testing.T) {
 			train, val := syntheticImages(tc.n, 1), syntheticImages(24, 2)
+			// runs: the CPU, the GPU as the case asks, and for graphs the GPU launch by launch.
+			runs := []string{"cpu", "cuda"}
+			reference := "cpu" // what the parameters and predictions are compared with
+			if tc.graphs {
+				runs, reference = append(runs, "cuda-direct"), "cuda-direct"
+			}
 			trainers := map[string]*Trainer{}
-			for _, device := range []string{"cpu", "cuda"} {
+			for _, run := range runs {
+				device := strings.TrimSuffix(run, "-direct")
 				tr, err := NewTrainer(m, nil, Config{Epochs: 1, BatchSize: 16, EvalBatchSize: 16, Optimizer: tc.opt,
 					Seed: 3, Norm: data.FitStandardizer(train), Device: device,
-					CUDAGraphs: tc.graphs && device == "cuda", TF32: tc.tf32 && device == "cuda"})
+					CUDAGraphs: tc.graphs && run == "cuda", TF32: tc.tf32 && device == "cuda"})
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer tr.Close()
 				if _, err := tr.Fit(train, val); err != nil {
-					t.Fatalf("%s: %v", device, err)
+					t.Fatalf("%s: %v", run, err)
 				}
-				trainers[device] = tr
+				trainers[run] = tr
 			}
 			for i, want := range trainers["cpu"].History().Epochs {
 				got := trainers["cuda"].History().Epochs[i]
@@ -85,15 +102,19 @@ func TestGPUTrainingMatchesCPU(t *testing.T) {
 					t.Errorf("epoch %d: GPU validation loss %.6f, CPU %.6f", i+1, got.ValLoss, want.ValLoss)
 				}
 			}
-			for _, p := range trainers["cpu"].Params().All() {
+			worst := 0.0
+			for _, p := range trainers[reference].Params().All() {
 				q, _ := trainers["cuda"].Params().Get(p.Name)
-				if rel := relDiff(q.Value.Float32s(), p.Value.Float32s()); rel > paramTol || math.IsNaN(rel) {
-					t.Errorf("parameter %s: relative difference %.3g between GPU and CPU training", p.Name, rel)
+				rel := relDiff(q.Value.Float32s(), p.Value.Float32s())
+				if rel > paramTol || math.IsNaN(rel) {
+					t.Errorf("parameter %s: relative difference %.3g between GPU and %s training", p.Name, rel, reference)
 				}
+				worst = math.Max(worst, rel)
 			}
+			t.Logf("%d images, %d steps: parameters' largest relative difference from %s %.3g", tc.n, (tc.n+15)/16, reference, worst)
 			// Predict downloads the evaluation program's logits (replayed from its graph with -cuda-graphs).
 			if !tc.tf32 {
-				want, _, err := trainers["cpu"].Predict(val)
+				want, _, err := trainers[reference].Predict(val)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -102,7 +123,7 @@ func TestGPUTrainingMatchesCPU(t *testing.T) {
 					t.Fatalf("cuda: predict: %v", err)
 				}
 				if rel := relDiff(got, want); rel > paramTol || math.IsNaN(rel) {
-					t.Errorf("predictions: relative difference %.3g between GPU and CPU", rel)
+					t.Errorf("predictions: relative difference %.3g between GPU and %s", rel, reference)
 				}
 			}
 		})
