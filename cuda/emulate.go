@@ -25,6 +25,7 @@ var emulations = map[string]emulation{
 	"col2im":            emulateCol2im,
 	"maxpool":           emulateMaxPool,
 	"maxpool_grad":      emulateMaxPoolGrad,
+	"maxpool_relu_grad": emulateMaxPoolReLUGrad,
 	"avgpool":           emulateAvgPool,
 	"avgpool_grad":      emulateAvgPoolGrad,
 	"dropout":           emulateDropout,
@@ -279,6 +280,18 @@ func emulateMaxPoolGrad(n int, a *Args) {
 			}
 		}
 		dx[i] = sum
+	}
+}
+
+// emulateMaxPoolReLUGrad is maxpool_grad, then relu_grad's mask with the pooling's input as the ReLU's
+// output.
+func emulateMaxPoolReLUGrad(n int, a *Args) {
+	emulateMaxPoolGrad(n, a)
+	x, dx := a.F32[0], a.F32[3]
+	for i := range n {
+		if int32(math.Float32bits(x[i])) <= 0 {
+			dx[i] = 0
+		}
 	}
 }
 

@@ -584,6 +584,9 @@ func TestPooling(t *testing.T) {
 					requireExact(t, "maxpool", y, execOp(t, graph.MaxPool2D{Window: window}, yShape, dense(x, xShape...)))
 					want := execOp(t, graph.MaxPool2DGrad{Window: window}, xShape, dense(x, xShape...), dense(y, yShape...), dense(dy, yShape...))
 					requireExact(t, "maxpool_grad", dx, want)
+					launch(t, "maxpool_relu_grad", len(dx), append([]any{x, y, dy, dx}, geo...)...)
+					want = execOp(t, graph.MaxPoolReLUGrad{Window: window}, xShape, dense(x, xShape...), dense(y, yShape...), dense(dy, yShape...))
+					requireExact(t, "maxpool_relu_grad", dx, want)
 				}
 
 				launch(t, "avgpool", len(y), append([]any{x, y}, geo...)...)

@@ -37,6 +37,7 @@ type Plan struct {
 	scratch map[string]int // scratch slot → buffer
 	ones    Ref
 	onesLen int64
+	reuse   layoutReuse
 }
 
 // Buffer is one device allocation.
@@ -90,12 +91,16 @@ func (p *Plan) Place(t *tensor.Dense) (Ref, bool) {
 
 // Lower turns a compiled program into a device plan. Every step must be a fovea kernel on float32
 // tensors with a device lowering; the error names the first that is not.
-func Lower(prog *graph.Program) (*Plan, error) {
+func Lower(prog *graph.Program) (*Plan, error) { return lower(prog, keptLayoutBytes) }
+
+// lower is Lower with at most keepBytes of layout results kept for reuse (layoutReuse).
+func lower(prog *graph.Program, keepBytes int64) (*Plan, error) {
 	p := &Plan{places: map[*tensor.Dense]Ref{}, scratch: map[string]int{}}
 	steps := prog.Steps()
 	if err := p.placeTensors(steps); err != nil {
 		return nil, err
 	}
+	p.reuse = findLayoutReuse(steps, keepBytes)
 	for i := range steps {
 		s := &steps[i]
 		if s.Kernel == nil {
@@ -286,10 +291,8 @@ func (p *Plan) lowerStep(s *graph.Step) error {
 		g := poolWindow(k.Window, in[0].Shape(), in[1].Shape())
 		p.launch("maxpool_grad", out.Shape().TotalSize(), append([]Arg{ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(p.at(in[2])), ptr(p.at(out))}, g.args()...)...)
 	case graph.MaxPoolReLUGrad:
-		// The pooling's gradient, then ReLU's mask in place.
 		g := poolWindow(k.Window, in[0].Shape(), in[1].Shape())
-		p.launch("maxpool_grad", out.Shape().TotalSize(), append([]Arg{ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(p.at(in[2])), ptr(p.at(out))}, g.args()...)...)
-		p.launch("relu_grad", out.Shape().TotalSize(), ptr(p.at(in[0])), ptr(p.at(out)), ptr(p.at(out)))
+		p.launch("maxpool_relu_grad", out.Shape().TotalSize(), append([]Arg{ptr(p.at(in[0])), ptr(p.at(in[1])), ptr(p.at(in[2])), ptr(p.at(out))}, g.args()...)...)
 	case graph.AvgPool2D:
 		g := poolWindow(k.Window, in[0].Shape(), out.Shape())
 		p.launch("avgpool", out.Shape().TotalSize(), append([]Arg{ptr(p.at(in[0])), ptr(p.at(out))}, g.args()...)...)
@@ -389,9 +392,8 @@ func (p *Plan) convForward(op graph.Conv2D, in []*tensor.Dense, out *tensor.Dens
 	x, w := in[0], in[1]
 	g := convWindow(op.StrideH, op.StrideW, op.Pad, x.Shape(), w.Shape(), out.Shape())
 	o, k, cols := w.Shape()[0], g.k(), g.n*g.p()
-	col := p.scratchRef("col", int64(k*cols))
+	col := p.im2col(x, g)
 	tmp := p.scratchRef("gemm", int64(o*cols))
-	p.launch("im2col", k*cols, append([]Arg{ptr(p.at(x)), ptr(col)}, g.args()...)...)
 	p.gemm(Gemm{M: o, N: cols, K: k, Alpha: 1, A: p.at(w), LDA: k, B: col, LDB: cols, C: tmp, LDC: cols})
 	p.launch("scatter_channels", out.Shape().TotalSize(), ptr(tmp), ptr(scale), ptr(bias), ptr(p.at(out)), i32(g.n), i32(o), i32(g.p()), i32(flags))
 	return nil
@@ -413,9 +415,8 @@ func (p *Plan) convBN(k graph.ConvBN, in []*tensor.Dense, out *tensor.Dense) err
 func (p *Plan) convBackpropInput(op graph.Conv2DBackpropInput, w, dy, dx *tensor.Dense) error {
 	g := convWindow(op.StrideH, op.StrideW, op.Pad, dx.Shape(), w.Shape(), dy.Shape())
 	o, k, cols := w.Shape()[0], g.k(), g.n*g.p()
-	dyg := p.scratchRef("gathered", int64(o*cols))
+	dyg := p.gatherChannels(dy)
 	dcol := p.scratchRef("gemm", int64(k*cols))
-	p.launch("gather_channels", o*cols, ptr(p.at(dy)), ptr(dyg), i32(g.n), i32(o), i32(g.p()))
 	p.gemm(Gemm{TransA: true, M: k, N: cols, K: o, Alpha: 1, A: p.at(w), LDA: k, B: dyg, LDB: cols, C: dcol, LDC: cols})
 	p.launch("col2im", dx.Shape().TotalSize(), append([]Arg{ptr(dcol), ptr(p.at(dx))}, g.args()...)...)
 	return nil
@@ -425,10 +426,8 @@ func (p *Plan) convBackpropInput(op graph.Conv2DBackpropInput, w, dy, dx *tensor
 func (p *Plan) convBackpropFilter(op graph.Conv2DBackpropFilter, x, dy, dw *tensor.Dense) error {
 	g := convWindow(op.StrideH, op.StrideW, op.Pad, x.Shape(), dw.Shape(), dy.Shape())
 	o, k, cols := dw.Shape()[0], g.k(), g.n*g.p()
-	col := p.scratchRef("col", int64(k*cols))
-	dyg := p.scratchRef("gathered", int64(o*cols))
-	p.launch("im2col", k*cols, append([]Arg{ptr(p.at(x)), ptr(col)}, g.args()...)...)
-	p.launch("gather_channels", o*cols, ptr(p.at(dy)), ptr(dyg), i32(g.n), i32(o), i32(g.p()))
+	col := p.im2col(x, g)
+	dyg := p.gatherChannels(dy)
 	p.gemm(Gemm{TransB: true, M: o, N: k, K: cols, Alpha: 1, A: dyg, LDA: cols, B: col, LDB: cols, C: p.at(dw), LDC: k})
 	return nil
 }

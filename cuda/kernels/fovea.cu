@@ -317,10 +317,11 @@ __device__ int first_equal(const Geometry& g, const float* in, int oy, int ox, f
 	return y0 * g.W + x0;
 }
 
-// maxpool_grad item i = (plane·H + iy)·W + ix, plane = img·C + c: digits (plane, iy, ix).
+// maxpool_grad item i = (plane·H + iy)·W + ix, plane = img·C + c: digits (plane, iy, ix). With relu, x is
+// a ReLU's output and the gradient passes only where x[i] > 0 (relu_grad's test), as MaxPoolReLUGrad.
 template <typename I>
 static __device__ __forceinline__ void maxpool_grad_run(I n, const float* x, const float* y, const float* dy, float* dx,
-                                                        const Geometry& g) {
+                                                        const Geometry& g, bool relu) {
 	const int radix[3] = {g.N * g.C, g.H, g.W};
 	for_each_item_digits<I, 3>(n, radix, [&](I i, const Digits<3>& at) {
 		I p = (I)at.d[0];
@@ -338,14 +339,20 @@ static __device__ __forceinline__ void maxpool_grad_run(I n, const float* x, con
 				int o = oy * g.OW + ox;
 				if (first_equal(g, in, oy, ox, out[o]) == self) sum += grad[o];
 			}
-		dx[i] = sum;
+		dx[i] = relu && __float_as_int(in[self]) <= 0 ? 0.0f : sum;
 	});
 }
 
 extern "C" __global__ void maxpool_grad(long long n, const float* x, const float* y, const float* dy, float* dx,
                                         GEOMETRY_PARAMS) {
 	const Geometry g = GEOMETRY_ARGS;
-	RUN_INDEXED(n, max(n, (long long)g.N * g.C * g.OH * g.OW), maxpool_grad_run, x, y, dy, dx, g);
+	RUN_INDEXED(n, max(n, (long long)g.N * g.C * g.OH * g.OW), maxpool_grad_run, x, y, dy, dx, g, false);
+}
+
+extern "C" __global__ void maxpool_relu_grad(long long n, const float* x, const float* y, const float* dy, float* dx,
+                                             GEOMETRY_PARAMS) {
+	const Geometry g = GEOMETRY_ARGS;
+	RUN_INDEXED(n, max(n, (long long)g.N * g.C * g.OH * g.OW), maxpool_grad_run, x, y, dy, dx, g, true);
 }
 
 // pooled_count is the number of in-image pixels of output (oy, ox)'s window: AvgPool2D's divisor
