@@ -7,8 +7,8 @@
 //	go run ./scripts/bench -models resnet34                  # ResNet-34 on 28×28×1
 //	go run ./scripts/bench -models xception -batches 8 -steps 3   # Xception's forward pass
 //	go run ./scripts/bench -models cnn -batches 32 -threads 2
-//	go run -tags gpu ./scripts/bench -device cuda -batches 32,256   # on GPU 0, against PyTorch eager (cuDNN)
-//	go run -tags gpu ./scripts/bench -device cuda -precision tf32   # both sides on TF32 tensor cores
+//	go run -tags gpu ./scripts/bench -device cuda -batches 32,256   # on GPU 0, against PyTorch eager (cuDNN), both on TF32 tensor cores
+//	go run -tags gpu ./scripts/bench -device cuda -precision fp32   # both sides in IEEE FP32
 package main
 
 import (
@@ -49,10 +49,16 @@ func main() {
 	steps := flag.Int("steps", 10, "timed steps per repeat")
 	repeats := flag.Int("repeats", 3, "repeats; the fastest counts")
 	python := flag.String("python", defaultPython(), "Python with PyTorch (Debian's python3-torch at /usr/bin/python3 when it exists); empty skips PyTorch")
-	precision := flag.String("precision", "fp32", "GPU math for both sides: fp32 (IEEE; PyTorch's TF32 switched off) or tf32 (tensor cores: fovea's GEMMs, PyTorch's convolutions and matmuls)")
+	precision := flag.String("precision", "", "GPU math for both sides: tf32 (tensor cores: fovea's GEMMs, PyTorch's convolutions and matmuls; the default with -device cuda, as both frameworks' convolutions default to it) or fp32 (IEEE; PyTorch's TF32 switched off; the only choice on the CPU)")
 	graphs := flag.Bool("cuda-graphs", false, "with -device cuda: fovea replays each step as one CUDA graph")
 	one := flag.String("one", "", "internal: measure fovea only for model:batch in this process")
 	flag.Parse()
+	if *precision == "" {
+		*precision = "fp32"
+		if *device == "cuda" {
+			*precision = "tf32"
+		}
+	}
 	if *precision != "fp32" && *precision != "tf32" {
 		fmt.Fprintf(os.Stderr, "bench: -precision %q: want fp32 or tf32\n", *precision)
 		os.Exit(2)

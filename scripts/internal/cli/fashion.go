@@ -50,7 +50,7 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 	resume := fs.Bool("resume", false, "continue from <out>/checkpoint.safetensors if it exists")
 	device := fs.String("device", "cpu", "device to train on: cpu, or cuda (a GPU; needs a build with -tags gpu, see scripts/gpu)")
 	graphs := fs.Bool("cuda-graphs", false, "with -device cuda: replay each step as one CUDA graph (one launch per step instead of one per kernel)")
-	tf32 := fs.Bool("tf32", false, "with -device cuda: run convolutions and dense layers on TF32 tensor cores (PyTorch's default for convolutions; faster, inputs rounded to 10 mantissa bits)")
+	tf32 := fs.Bool("tf32", true, "with -device cuda: run convolutions and dense layers on TF32 tensor cores (inputs rounded to 10 mantissa bits, sums in FP32), as Keras and PyTorch convolutions do by default on such GPUs; -tf32=false computes in IEEE FP32, like the CPU")
 	evaluate := fs.String("evaluate", "", "evaluate this model.safetensors or checkpoint.safetensors of a finished run on the validation and test sets, plainly and with mirror test-time augmentation, instead of training (write evaluation.json beside it, or in -out; -subset must match the run's)")
 	_ = fs.Parse(os.Args[1:])
 
@@ -108,7 +108,7 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 		}
 		_, err := training.EvaluateFashionJob(ctx, training.JobOptions{
 			Model: newModel(init), Seed: *seed, DataDir: *dataDir, OutDir: outDir, Subset: *subset,
-			Threads: *threads, Device: *device, TF32: *tf32, Offline: *offline, Log: os.Stderr, Command: command,
+			Threads: *threads, Device: *device, TF32: *tf32 && *device == "cuda", Offline: *offline, Log: os.Stderr, Command: command,
 		}, *evaluate)
 		if err != nil {
 			fail(name, err)
@@ -126,7 +126,7 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 	}
 	_, err = training.RunFashionJob(ctx, training.JobOptions{
 		Model: newModel(init), Recipe: r, Seed: *seed, DataDir: *dataDir, OutDir: outDir, Subset: *subset,
-		Threads: *threads, Device: *device, TF32: *tf32, CUDAGraphs: *graphs, Resume: *resume, Offline: *offline, Log: os.Stderr,
+		Threads: *threads, Device: *device, TF32: *tf32 && *device == "cuda", CUDAGraphs: *graphs, Resume: *resume, Offline: *offline, Log: os.Stderr,
 		Command: command,
 	})
 	if err != nil {
