@@ -76,7 +76,10 @@ type JobOptions struct {
 
 // Metrics is what a job writes to metrics.json.
 type Metrics struct {
-	Model        string  `json:"model"`
+	Model string `json:"model"`
+	// Input is the model's input shape (channels, height, width); other than 1×28×28, the images were
+	// resized to it.
+	Input        [3]int  `json:"input"`
 	Recipe       Recipe  `json:"recipe"`
 	Seed         uint64  `json:"seed"`
 	TestAccuracy float64 `json:"test_accuracy"`
@@ -191,8 +194,10 @@ func RunFashionJob(ctx context.Context, opts JobOptions) (*Metrics, error) {
 		return nil, err
 	}
 	trainable, frozen := trainer.Params().Count()
+	var input [3]int
+	input[0], input[1], input[2] = opts.Model.InputShape()
 	m := &Metrics{
-		Model: opts.Model.Name(), Recipe: r, Seed: opts.Seed, TestAccuracy: testAcc, TestLoss: testLoss, TestAccuracyMirrorTTA: mirrorAcc,
+		Model: opts.Model.Name(), Input: input, Recipe: r, Seed: opts.Seed, TestAccuracy: testAcc, TestLoss: testLoss, TestAccuracyMirrorTTA: mirrorAcc,
 		Epochs: len(h.Epochs), TrainImages: train.N, ValImages: val.N, TestImages: test.N,
 		Params: trainable + frozen, WallSeconds: before + time.Since(start).Seconds(), Device: deviceName(opts.Device), TF32: opts.TF32, CUDAGraphs: opts.CUDAGraphs,
 		Machine: Machine(), GoVersion: runtime.Version(), Date: time.Now().UTC().Format(time.RFC3339), Command: opts.Command,
@@ -302,6 +307,17 @@ func loadFashionSplits(ctx context.Context, opts JobOptions, log io.Writer) (tra
 	}
 	if opts.Subset > 0 {
 		train = train.Subset(opts.Subset)
+	}
+	// A model built for another input size gets the images resized to it (bilinear, as Keras' Resizing).
+	if c, h, w := opts.Model.InputShape(); c != full.C {
+		return nil, nil, nil, fmt.Errorf("%s takes %d-channel images; Fashion-MNIST has %d", opts.Model.Name(), c, full.C)
+	} else if h != full.H || w != full.W {
+		fmt.Fprintf(log, "images resized from %d×%d to %d×%d (bilinear)\n", full.H, full.W, h, w)
+		for _, d := range []**data.Dataset{&train, &val, &test} {
+			if *d, err = (*d).Resized(h, w); err != nil {
+				return nil, nil, nil, err
+			}
+		}
 	}
 	return train, val, test, nil
 }

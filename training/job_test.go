@@ -111,3 +111,39 @@ func TestJobRefusesMomentumWithoutSGD(t *testing.T) {
 		}
 	}
 }
+
+// TestFashionJobResizesToTheModel: a model built for 36×36 inputs trains on Fashion-MNIST resized to
+// that size, metrics.json records the input, and its weights are refused by the same network built for
+// 28×28 inputs (a residual network's parameters do not depend on the input size).
+func TestFashionJobResizesToTheModel(t *testing.T) {
+	_, _, root := fashionRoot(t)
+	recipe := Recipes()["better"]
+	recipe.Epochs = 1
+	net := func(side int) arch.ResNet {
+		return arch.ResNet{Label: "resnet-small", Stages: []int{1}, Channels: 1, Height: side, Width: side, NumClasses: 10}
+	}
+	opts := JobOptions{Model: net(36), Recipe: recipe, Seed: 1, DataDir: root, OutDir: t.TempDir(),
+		Subset: 256, Offline: true, Log: io.Discard}
+	run, err := RunFashionJob(context.Background(), opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// (After 4 steps BatchNorm's moving statistics are still near their start, so the test accuracy says
+	// little; a wrongly sized batch would have failed the run.)
+	if run.Input != [3]int{1, 36, 36} || run.TrainImages != 256 || math.IsNaN(run.TestLoss) || math.IsInf(run.TestLoss, 0) {
+		t.Errorf("input %v, %d training images, test loss %v; want 1×36×36, 256 and a finite loss", run.Input, run.TrainImages, run.TestLoss)
+	}
+	small := opts
+	small.Model = net(28)
+	for _, file := range []string{"model.safetensors", "checkpoint.safetensors"} {
+		_, err := EvaluateFashionJob(context.Background(), small, filepath.Join(opts.OutDir, file))
+		if !errors.Is(err, ErrCheckpoint) || !strings.Contains(err.Error(), "1x36x36") {
+			t.Errorf("%s of the 36×36 network in the 28×28 one: error %v, want ErrCheckpoint naming 1x36x36", file, err)
+		}
+	}
+	small.Resume = true
+	small.OutDir = opts.OutDir
+	if _, err := RunFashionJob(context.Background(), small); !errors.Is(err, ErrCheckpoint) {
+		t.Errorf("resuming the 36×36 run at 28×28: error %v, want ErrCheckpoint", err)
+	}
+}

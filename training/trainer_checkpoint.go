@@ -77,7 +77,7 @@ func (t *Trainer) SaveWeights(path string) error {
 		return err
 	}
 	return SaveCheckpoint(path, ParamTensors(t.params.All(), ""), map[string]string{
-		"format": weightsFormat, "model": t.model.Name(),
+		"format": weightsFormat, "model": t.model.Name(), "input": t.inputMeta(),
 	})
 }
 
@@ -96,6 +96,7 @@ func (t *Trainer) SaveCheckpoint(path string) error {
 	}
 	meta["format"] = checkpointFormat
 	meta["model"] = t.model.Name()
+	meta["input"] = t.inputMeta()
 	meta["epoch"] = strconv.Itoa(t.epoch)
 	meta["step"] = strconv.FormatInt(t.step, 10)
 	meta["seed"] = strconv.FormatUint(t.cfg.Seed, 10)
@@ -115,8 +116,8 @@ func (t *Trainer) Resume(path string) error {
 	if meta["format"] != checkpointFormat {
 		return fmt.Errorf("%w: %s is not a fovea training checkpoint (format %q)", ErrCheckpoint, path, meta["format"])
 	}
-	if meta["model"] != t.model.Name() {
-		return fmt.Errorf("%w: %s holds model %q, this run trains %q", ErrCheckpoint, path, meta["model"], t.model.Name())
+	if err := t.checkModelMeta(path, meta); err != nil {
+		return err
 	}
 	if seed := strconv.FormatUint(t.cfg.Seed, 10); meta["seed"] != seed {
 		return fmt.Errorf("%w: %s was trained with seed %s, this run has seed %s", ErrCheckpoint, path, meta["seed"], seed)
@@ -162,13 +163,32 @@ func (t *Trainer) LoadWeights(path string) error {
 	default:
 		return fmt.Errorf("%w: %s holds neither fovea weights nor a fovea checkpoint (format %q)", ErrCheckpoint, path, meta["format"])
 	}
-	if meta["model"] != t.model.Name() {
-		return fmt.Errorf("%w: %s holds model %q, not %q", ErrCheckpoint, path, meta["model"], t.model.Name())
+	if err := t.checkModelMeta(path, meta); err != nil {
+		return err
 	}
 	// The host state is about to be replaced: whatever a device holds is stale.
 	t.device.resident, t.device.dirty = nil, false
 	if err := LoadParamTensors(t.params, tensors, prefix); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
+// inputMeta is the model's input shape as weights files and checkpoints record it: "CxHxW".
+func (t *Trainer) inputMeta() string {
+	c, h, w := t.model.InputShape()
+	return fmt.Sprintf("%dx%dx%d", c, h, w)
+}
+
+// checkModelMeta refuses a weights file or checkpoint of another model, or of the same model built for
+// another input size (a residual network's parameters do not depend on it). Files written before the
+// input was recorded are checked by name only.
+func (t *Trainer) checkModelMeta(path string, meta map[string]string) error {
+	if meta["model"] != t.model.Name() {
+		return fmt.Errorf("%w: %s holds model %q, not %q", ErrCheckpoint, path, meta["model"], t.model.Name())
+	}
+	if in, ok := meta["input"]; ok && in != t.inputMeta() {
+		return fmt.Errorf("%w: %s holds %s for %s inputs, this one takes %s", ErrCheckpoint, path, meta["model"], in, t.inputMeta())
 	}
 	return nil
 }

@@ -9,6 +9,6 @@ import (
 )
 
 func main() {
-	cli.FashionMain("resnet34", "Trains ResNet-34 (28×28×1 input, 10 classes) on Fashion-MNIST and writes metrics, history, curves and checkpoints.",
-		func(graph.Initializer) arch.Model { return arch.ResNet34(1, 28, 28, 10) })
+	cli.FashionMainSized("resnet34", "Trains ResNet-34 (28×28×1 input unless -input-size, 10 classes) on Fashion-MNIST and writes metrics, history, curves and checkpoints.",
+		func(_ graph.Initializer, side int) arch.Model { return arch.ResNet34(1, side, side, 10) })
 }

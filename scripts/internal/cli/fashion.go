@@ -20,6 +20,16 @@ import (
 // FashionMain is the whole main of a Fashion-MNIST training script: it parses flags, trains the model
 // that newModel builds, and exits non-zero with a clear message on any error.
 func FashionMain(name, about string, newModel func(init graph.Initializer) arch.Model) {
+	fashionMain(name, about, func(init graph.Initializer, _ int) arch.Model { return newModel(init) }, false)
+}
+
+// FashionMainSized is FashionMain for a network built for any input size (side×side): it offers
+// -input-size, and the images are resized to it.
+func FashionMainSized(name, about string, newModel func(init graph.Initializer, side int) arch.Model) {
+	fashionMain(name, about, newModel, true)
+}
+
+func fashionMain(name, about string, newModel func(init graph.Initializer, side int) arch.Model, sized bool) {
 	fs := flag.NewFlagSet(name, flag.ExitOnError)
 	fs.Usage = func() {
 		fmt.Fprintf(fs.Output(), "%s\n\nUsage: go run ./scripts/%s [flags]\n\nFlags (recipe flags override the recipe's values only when given):\n", about, name)
@@ -51,6 +61,10 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 	device := fs.String("device", "cpu", "device to train on: cpu, or cuda (a GPU; needs a build with -tags gpu, see scripts/gpu)")
 	graphs := fs.Bool("cuda-graphs", false, "with -device cuda: replay each step as one CUDA graph (one launch per step instead of one per kernel)")
 	tf32 := fs.Bool("tf32", true, "with -device cuda: run convolutions and dense layers on TF32 tensor cores (inputs rounded to 10 mantissa bits, sums in FP32), as Keras and PyTorch convolutions do by default on such GPUs; -tf32=false computes in IEEE FP32, like the CPU")
+	side := 28
+	if sized {
+		fs.IntVar(&side, "input-size", 28, "build the network for N×N inputs and resize the 28×28 images to it (bilinear, as Keras' Resizing layer); 56 gives the stem's 4× downsampling 14×14 maps instead of 7×7, for 4× the compute")
+	}
 	evaluate := fs.String("evaluate", "", "evaluate this model.safetensors or checkpoint.safetensors of a finished run on the validation and test sets, plainly and with mirror test-time augmentation, instead of training (write evaluation.json beside it, or in -out; -subset must match the run's)")
 	_ = fs.Parse(os.Args[1:])
 
@@ -98,6 +112,10 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 	if err != nil {
 		fail(name, err)
 	}
+	if side < 8 || side > 1024 {
+		fail(name, fmt.Errorf("-input-size %d: want a side from 8 to 1024", side))
+	}
+	model := newModel(init, side)
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	command := strings.Join(append([]string{"go run ./scripts/" + name}, os.Args[1:]...), " ")
@@ -107,7 +125,7 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 			outDir = filepath.Dir(*evaluate)
 		}
 		_, err := training.EvaluateFashionJob(ctx, training.JobOptions{
-			Model: newModel(init), Seed: *seed, DataDir: *dataDir, OutDir: outDir, Subset: *subset,
+			Model: model, Seed: *seed, DataDir: *dataDir, OutDir: outDir, Subset: *subset,
 			Threads: *threads, Device: *device, TF32: *tf32 && *device == "cuda", Offline: *offline, Log: os.Stderr, Command: command,
 		}, *evaluate)
 		if err != nil {
@@ -125,7 +143,7 @@ func FashionMain(name, about string, newModel func(init graph.Initializer) arch.
 		}
 	}
 	_, err = training.RunFashionJob(ctx, training.JobOptions{
-		Model: newModel(init), Recipe: r, Seed: *seed, DataDir: *dataDir, OutDir: outDir, Subset: *subset,
+		Model: model, Recipe: r, Seed: *seed, DataDir: *dataDir, OutDir: outDir, Subset: *subset,
 		Threads: *threads, Device: *device, TF32: *tf32 && *device == "cuda", CUDAGraphs: *graphs, Resume: *resume, Offline: *offline, Log: os.Stderr,
 		Command: command,
 	})
