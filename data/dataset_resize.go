@@ -37,9 +37,9 @@ func resizeImageBytes(dst, src []uint8, xs, ys *axis, c int) {
 		for ox := range w {
 			l, hi, fx := xs.lo[ox], xs.hi[ox], xs.frac[ox]
 			for k := range c {
-				t := float32(top[l+k]) + float32((float32(top[hi+k])-float32(top[l+k]))*fx)
-				b := float32(bot[l+k]) + float32((float32(bot[hi+k])-float32(bot[l+k]))*fx)
-				v := t + float32((b-t)*fy)
+				t := lerp(float32(top[l+k]), float32(top[hi+k]), fx)
+				b := lerp(float32(bot[l+k]), float32(bot[hi+k]), fx)
+				v := lerp(t, b, fy)
 				dst[(oy*w+ox)*c+k] = uint8(min(max(math.Round(float64(v)), 0), 255))
 			}
 		}

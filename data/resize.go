@@ -108,6 +108,9 @@ func (a *axis) set(start, in, out int, flip bool, stride int) {
 	}
 }
 
+// lerp is TensorFlow's compute_lerp, a + (b − a)·f, rounded to float32 after the product (never fused).
+func lerp(a, b, f float32) float32 { return a + float32((b-a)*f) }
+
 // resampler resizes one crop; its buffers are reused from crop to crop. Resizing is separable: a
 // source row interpolated along x (TensorFlow's "top" and "bottom" values) is computed once and kept for
 // the next output row, which often reads the same source row, then pairs of such rows are interpolated
@@ -152,9 +155,9 @@ func (r *resampler) row(p Photo, off, keep int) []float32 {
 	for ox := range xlo {
 		l, h, fx := xlo[ox], xhi[ox], xf[ox]
 		q := d[3*ox : 3*ox+3]
-		q[0] = float32(src[l]) + float32((float32(src[h])-float32(src[l]))*fx)
-		q[1] = float32(src[l+1]) + float32((float32(src[h+1])-float32(src[l+1]))*fx)
-		q[2] = float32(src[l+2]) + float32((float32(src[h+2])-float32(src[l+2]))*fx)
+		q[0] = lerp(float32(src[l]), float32(src[h]), fx)
+		q[1] = lerp(float32(src[l+1]), float32(src[h+1]), fx)
+		q[2] = lerp(float32(src[l+2]), float32(src[h+2]), fx)
 	}
 	return d
 }
@@ -168,7 +171,7 @@ func (r *resampler) hwc(dst []float32, p Photo) {
 		bot := r.row(p, hi, lo)[:len(top)]
 		d := dst[oy*n : (oy+1)*n][:len(top)]
 		for i, t := range top {
-			d[i] = t + float32((bot[i]-t)*fy)
+			d[i] = lerp(t, bot[i], fy)
 		}
 	}
 }
@@ -210,9 +213,9 @@ func (r *resampler) nchw(dst []float32, p Photo, pn *planeNorm) {
 		d2 := dst[pn.off[2]+row : pn.off[2]+row+w]
 		for ox := range d0 {
 			t, b := top[3*ox:3*ox+3], bot[3*ox:3*ox+3]
-			d0[ox] = (t[0] + float32((b[0]-t[0])*fy) - m0) * k0
-			d1[ox] = (t[1] + float32((b[1]-t[1])*fy) - m1) * k1
-			d2[ox] = (t[2] + float32((b[2]-t[2])*fy) - m2) * k2
+			d0[ox] = (lerp(t[0], b[0], fy) - m0) * k0
+			d1[ox] = (lerp(t[1], b[1], fy) - m1) * k1
+			d2[ox] = (lerp(t[2], b[2], fy) - m2) * k2
 		}
 	}
 }

@@ -116,6 +116,7 @@ func fashionMain(name, about string, newModel func(init graph.Initializer, side 
 		fail(name, fmt.Errorf("-input-size %d: want a side from 8 to 1024", side))
 	}
 	model := newModel(init, side)
+	tf32On := *tf32 && *device == "cuda" // the flag's default applies to the GPU only
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
 	command := strings.Join(append([]string{"go run ./scripts/" + name}, os.Args[1:]...), " ")
@@ -126,7 +127,7 @@ func fashionMain(name, about string, newModel func(init graph.Initializer, side 
 		}
 		_, err := training.EvaluateFashionJob(ctx, training.JobOptions{
 			Model: model, Seed: *seed, DataDir: *dataDir, OutDir: outDir, Subset: *subset,
-			Threads: *threads, Device: *device, TF32: *tf32 && *device == "cuda", Offline: *offline, Log: os.Stderr, Command: command,
+			Threads: *threads, Device: *device, TF32: tf32On, Offline: *offline, Log: os.Stderr, Command: command,
 		}, *evaluate)
 		if err != nil {
 			fail(name, err)
@@ -144,7 +145,7 @@ func fashionMain(name, about string, newModel func(init graph.Initializer, side 
 	}
 	_, err = training.RunFashionJob(ctx, training.JobOptions{
 		Model: model, Recipe: r, Seed: *seed, DataDir: *dataDir, OutDir: outDir, Subset: *subset,
-		Threads: *threads, Device: *device, TF32: *tf32 && *device == "cuda", CUDAGraphs: *graphs, Resume: *resume, Offline: *offline, Log: os.Stderr,
+		Threads: *threads, Device: *device, TF32: tf32On, CUDAGraphs: *graphs, Resume: *resume, Offline: *offline, Log: os.Stderr,
 		Command: command,
 	})
 	if err != nil {
