@@ -97,51 +97,66 @@ func normGradRowsGo[T Float](dy, x, dx []T, rows, width, stride int, k *[4]float
 	}
 }
 
+// batchMoments returns x's per-channel means in [0, c) and biased variances in [c, 2c), in float64.
+// In a training run the forward pass, BatchStats and both gradients all read the same x, so with memos on
+// (memo.go) the moments are computed once per run and shared; the buffer planner keeps x's buffer for the
+// whole run (buffers.go), so its address names it.
+func batchMoments[T Float](e *Exec, n, c, inner int, x []T) []float64 {
+	moments, ready := memoFor[float64](e, memoKey{kind: "bn-moments", src: addressOf(x), part: c}, 2*c)
+	if ready && e.memoOn {
+		return moments
+	}
+	job := jobOf[momentsJob[T]](e)
+	job.n, job.c, job.inner, job.x, job.moments = n, c, inner, x, moments
+	e.parallel(c, job)
+	return moments
+}
+
+type momentsJob[T Float] struct {
+	n       int
+	c       int
+	inner   int
+	x       []T
+	moments []float64
+}
+
+func (job *momentsJob[T]) Run(lo, hi int) {
+	for ch := lo; ch < hi; ch++ {
+		job.moments[ch], job.moments[job.c+ch] = channelStats(job.x, job.n, job.c, job.inner, ch)
+	}
+}
+
 // batchStats writes per-channel means to stats[:c] and biased variances to stats[c:].
 func batchStats[T Float](e *Exec, n, c, inner int, x, stats []T) {
-	job := jobOf[batchStatsJob[T]](e)
-	job.n, job.c, job.inner, job.x, job.stats = n, c, inner, x, stats
-	e.parallel(c, job)
-}
-
-type batchStatsJob[T Float] struct {
-	n     int
-	c     int
-	inner int
-	x     []T
-	stats []T
-}
-
-func (job *batchStatsJob[T]) Run(lo, hi int) {
-	n, c, inner, x, stats := job.n, job.c, job.inner, job.x, job.stats
-	for ch := lo; ch < hi; ch++ {
-		m, v := channelStats(x, n, c, inner, ch)
-		stats[ch], stats[c+ch] = T(m), T(v)
+	for i, v := range batchMoments(e, n, c, inner, x) {
+		stats[i] = T(v)
 	}
 }
 
 // batchNormTrain normalises x with its own batch statistics: y = γ·(x-μ)/√(σ²+ε) + β.
 func batchNormTrain[T Float](e *Exec, n, c, inner int, eps float64, x, gamma, beta, y []T) {
+	moments := batchMoments(e, n, c, inner, x)
 	job := jobOf[batchNormTrainJob[T]](e)
-	job.n, job.c, job.inner, job.eps, job.x, job.gamma, job.beta, job.y = n, c, inner, eps, x, gamma, beta, y
+	job.n, job.c, job.inner, job.eps, job.x, job.gamma, job.beta, job.y, job.moments = n, c, inner, eps, x, gamma, beta, y, moments
 	e.parallel(c, job)
 }
 
 type batchNormTrainJob[T Float] struct {
-	n     int
-	c     int
-	inner int
-	eps   float64
-	x     []T
-	gamma []T
-	beta  []T
-	y     []T
+	n       int
+	c       int
+	inner   int
+	eps     float64
+	x       []T
+	gamma   []T
+	beta    []T
+	y       []T
+	moments []float64
 }
 
 func (job *batchNormTrainJob[T]) Run(lo, hi int) {
 	n, c, inner, eps, x, gamma, beta, y := job.n, job.c, job.inner, job.eps, job.x, job.gamma, job.beta, job.y
 	for ch := lo; ch < hi; ch++ {
-		m, v := channelStats(x, n, c, inner, ch)
+		m, v := job.moments[ch], job.moments[c+ch]
 		scale := float64(gamma[ch]) / math.Sqrt(v+eps)
 		shift := float64(beta[ch]) - m*scale
 		affine(x, y, n, c, inner, ch, T(scale), T(shift))
@@ -176,27 +191,29 @@ func affineRowsGo[T Float](x, y []T, rows, width, stride int, scale, shift T) {
 // dx = γ/√(σ²+ε) · (dy - mean(dy) - x̂·mean(dy·x̂)), with x̂ = (x-μ)/√(σ²+ε).
 func batchNormTrainGrad[T Float](e *Exec, n, c, inner int, eps float64, x, gamma, dy, dx []T) {
 	m := float64(n * inner)
+	moments := batchMoments(e, n, c, inner, x)
 	job := jobOf[batchNormTrainGradJob[T]](e)
-	job.n, job.c, job.inner, job.eps, job.m, job.x, job.gamma, job.dy, job.dx = n, c, inner, eps, m, x, gamma, dy, dx
+	job.n, job.c, job.inner, job.eps, job.m, job.x, job.gamma, job.dy, job.dx, job.moments = n, c, inner, eps, m, x, gamma, dy, dx, moments
 	e.parallel(c, job)
 }
 
 type batchNormTrainGradJob[T Float] struct {
-	n     int
-	c     int
-	inner int
-	eps   float64
-	m     float64
-	x     []T
-	gamma []T
-	dy    []T
-	dx    []T
+	n       int
+	c       int
+	inner   int
+	eps     float64
+	m       float64
+	x       []T
+	gamma   []T
+	dy      []T
+	dx      []T
+	moments []float64
 }
 
 func (job *batchNormTrainGradJob[T]) Run(lo, hi int) {
 	n, c, inner, eps, m, x, gamma, dy, dx := job.n, job.c, job.inner, job.eps, job.m, job.x, job.gamma, job.dy, job.dx
 	for ch := lo; ch < hi; ch++ {
-		mean, variance := channelStats(x, n, c, inner, ch)
+		mean, variance := job.moments[ch], job.moments[c+ch]
 		inv := 1 / math.Sqrt(variance+eps)
 		xs, dys := channelRows(x, n, c, inner, ch), channelRows(dy, n, c, inner, ch)
 		sumDy, sumDyDev := gradSums(dys, xs, n, inner, c*inner, mean)
@@ -212,6 +229,10 @@ func (job *batchNormTrainGradJob[T]) Run(lo, hi int) {
 func gammaGrad[T Float](e *Exec, n, c, inner int, eps float64, x, dy, mean, variance, dgamma []T) {
 	job := jobOf[gammaGradJob[T]](e)
 	job.n, job.c, job.inner, job.eps, job.x, job.dy, job.mean, job.variance, job.dgamma = n, c, inner, eps, x, dy, mean, variance, dgamma
+	job.moments = nil
+	if mean == nil {
+		job.moments = batchMoments(e, n, c, inner, x)
+	}
 	e.parallel(c, job)
 }
 
@@ -225,14 +246,15 @@ type gammaGradJob[T Float] struct {
 	mean     []T
 	variance []T
 	dgamma   []T
+	moments  []float64 // the batch's own moments when mean is nil
 }
 
 func (job *gammaGradJob[T]) Run(lo, hi int) {
 	n, c, inner, eps, x, dy, mean, variance, dgamma := job.n, job.c, job.inner, job.eps, job.x, job.dy, job.mean, job.variance, job.dgamma
 	for ch := lo; ch < hi; ch++ {
 		var mu, v float64
-		if mean == nil {
-			mu, v = channelStats(x, n, c, inner, ch)
+		if job.moments != nil {
+			mu, v = job.moments[ch], job.moments[c+ch]
 		} else {
 			mu, v = float64(mean[ch]), float64(variance[ch])
 		}

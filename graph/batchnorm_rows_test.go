@@ -5,6 +5,8 @@ import (
 	"math"
 	"math/rand/v2"
 	"testing"
+
+	G "gorgonia.org/gorgonia"
 )
 
 // TestBatchNormRowKernels checks batch normalisation's row kernels on float32 data (AVX-512 where the
@@ -82,6 +84,80 @@ func same(t *testing.T, what string, got, want []float32) {
 	for i := range want {
 		if math.Float32bits(got[i]) != math.Float32bits(want[i]) {
 			t.Fatalf("%s[%d] = %g, want %g (the Go loop's)", what, i, got[i], want[i])
+		}
+	}
+}
+
+// TestBatchNormMomentsMemo runs a training program with two batch normalisations (forward, statistics,
+// gradients) twice on different inputs: each run must match the tape machine, so the per-run moments
+// memo neither serves the first run's moments to the second nor one layer's to the other.
+func TestBatchNormMomentsMemo(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	g := G.NewGraph()
+	n, c, hw := 4, 3, 6
+	x := input(g, rng, "x", n, c, 1, hw)
+	gamma1, beta1 := input(g, rng, "gamma1", c), input(g, rng, "beta1", c)
+	gamma2, beta2 := input(g, rng, "gamma2", c), input(g, rng, "beta2", c)
+	y1, err := G.ApplyOp(BatchNormTrain{Eps: 1e-3}, x, gamma1, beta1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := G.ApplyOp(ReLU{}, y1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	y2, err := G.ApplyOp(BatchNormTrain{Eps: 1e-3}, h, gamma2, beta2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats1, err := G.ApplyOp(BatchStats{Rank: 4}, x)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stats2, err := G.ApplyOp(BatchStats{Rank: 4}, h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gy := input(g, rng, "gy", n, c, 1, hw)
+	grads, err := G.Backpropagate(G.Nodes{y2}, G.Nodes{gy}, G.Nodes{x, gamma1, gamma2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	outputs := append(G.Nodes{y2, stats1, stats2}, grads...)
+	prog, err := Compile(NewExec(2), outputs...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !prog.memo {
+		t.Fatal("a program with batch-normalisation gradients runs without memos")
+	}
+	for run := 0; run < 2; run++ {
+		if run > 0 {
+			for i, v := range prog.Value(x).Float64s() {
+				prog.Value(x).Float64s()[i] = 2*v + 1
+			}
+			if err := G.Let(x, prog.Value(x).Clone()); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := prog.Run(); err != nil {
+			t.Fatal(err)
+		}
+		vm := G.NewTapeMachine(g)
+		if err := vm.RunAll(); err != nil {
+			t.Fatal(err)
+		}
+		vm.Close()
+		for _, o := range outputs {
+			want, err := asDense(o.Value())
+			if err != nil {
+				t.Fatal(err)
+			}
+			for j, v := range want.Float64s() {
+				if got := prog.Value(o).Float64s()[j]; math.Abs(got-v) > 1e-12*(1+math.Abs(v)) {
+					t.Fatalf("run %d, %v[%d]: program %v, tape machine %v", run, o, j, got, v)
+				}
+			}
 		}
 	}
 }

@@ -9,9 +9,9 @@ import (
 // by its last consumer is free for a later node of the same dtype and size. Training graphs hold every
 // forward activation and every gradient, so reuse roughly halves their memory (Xception fine-tuning at
 // 224×224, batch 32, did not fit in 24 GB without it). Kept for the whole run: requested outputs (the
-// caller reads them), inputs, and the inputs of convolution kernels, whose padded-input and
-// gathered-gradient memos are keyed by buffer address (memo.go) and must not meet a different tensor at
-// the same address.
+// caller reads them), inputs, and the inputs of convolution and batch-normalisation kernels, whose
+// padded-input, gathered-gradient and moment memos are keyed by buffer address (memo.go) and must not
+// meet a different tensor at the same address.
 
 // bufferPlan assigns buffers while a program is compiled.
 type bufferPlan struct {
@@ -59,7 +59,8 @@ func planBuffers(order G.Nodes, fused map[*G.Node]*fusion, absorbed map[*G.Node]
 	return plan
 }
 
-// convMemoized reports which inputs of a step a convolution kernel memoises by address.
+// convMemoized reports which inputs of a step a kernel memoises by address: convolutions (padded inputs,
+// gathered gradients) and batch normalisation in training (its input's moments).
 func convMemoized(n *G.Node, f *fusion) map[int]bool {
 	if f != nil {
 		switch f.kernel.(type) {
@@ -69,7 +70,7 @@ func convMemoized(n *G.Node, f *fusion) map[int]bool {
 		return nil
 	}
 	switch n.Op().(type) {
-	case Conv2D:
+	case Conv2D, BatchNormTrain, BatchStats, BatchNormTrainGrad, BatchNormGammaGrad:
 		return map[int]bool{0: true}
 	case Conv2DBackpropFilter:
 		return map[int]bool{0: true, 1: true}

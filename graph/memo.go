@@ -4,9 +4,11 @@ import "unsafe"
 
 // Within one run of a training program the same intermediate is needed twice: the zero-padded copy of a
 // convolution's input that its im2col matrix is generated from (by the forward pass and again by the
-// kernel gradient), and the gathered output gradient (by both gradients). A memo keeps such a buffer for
-// the rest of the run, so the second user skips the work. Buffers persist across runs (inputs live in fixed buffers, so keys repeat),
-// bounding memory to one copy per convolution. Programs without gradients run with memos off.
+// kernel gradient), the gathered output gradient (by both gradients), and a batch normalisation's input
+// moments (by its forward pass, its statistics and both its gradients). A memo keeps such a buffer for
+// the rest of the run, so later users skip the work. Buffers persist across runs (inputs live in fixed
+// buffers, so keys repeat), bounding memory to one copy per kernel. Programs without gradients run with
+// memos off.
 
 // memoKey identifies an intermediate: what it is, which buffer it was computed from, and which part.
 type memoKey struct {

@@ -18,7 +18,7 @@ import (
 // path, and the device-independent form that a GPU backend lowers.
 type Program struct {
 	exec   *Exec
-	memo   bool // the program computes convolution gradients, whose intermediates memos share
+	memo   bool // the program computes convolution or batch-normalisation gradients, whose intermediates memos share
 	steps  []Step
 	values map[*G.Node]*tensor.Dense
 	order  G.Nodes
@@ -143,7 +143,8 @@ func (p *Program) add(n *G.Node, group *fusion, plan *bufferPlan) error {
 	}
 	p.values[n] = s.Out
 	p.steps = append(p.steps, s)
-	if _, ok := op.(Conv2DBackpropFilter); ok {
+	switch op.(type) {
+	case Conv2DBackpropFilter, BatchNormTrainGrad, BatchNormGammaGrad:
 		p.memo = true
 	}
 	return nil
