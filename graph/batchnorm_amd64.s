@@ -4,7 +4,21 @@
 
 // Batch normalisation's row kernels. Each walks rows runs of width float32 values, stride floats
 // apart, in chunks of 8 (float64 arithmetic) or 16 (float32 arithmetic), with a masked chunk for the
-// remainder of each row.
+// remainder of each row. Width is in R9 on entry to TAIL_MASK.
+
+// ZERO_ACCUMULATORS clears the sums' accumulators: Z0–Z3 for the first sum, Z4–Z7 for the second.
+#define ZERO_ACCUMULATORS \
+	VXORPD Z0, Z0, Z0; VXORPD Z1, Z1, Z1; VXORPD Z2, Z2, Z2; VXORPD Z3, Z3, Z3; \
+	VXORPD Z4, Z4, Z4; VXORPD Z5, Z5, Z5; VXORPD Z6, Z6, Z6; VXORPD Z7, Z7, Z7
+
+// SUM_ACCUMULATORS leaves the first sum's lanes in Z0 and the second's in Z4.
+#define SUM_ACCUMULATORS \
+	VADDPD Z1, Z0, Z0; VADDPD Z3, Z2, Z2; VADDPD Z2, Z0, Z0; \
+	VADDPD Z5, Z4, Z4; VADDPD Z7, Z6, Z6; VADDPD Z6, Z4, Z4
+
+// TAIL_MASK sets K1 to the lanes of a row's last, partial chunk: width & laneMask of them.
+#define TAIL_MASK(laneMask) \
+	MOVQ R9, CX; ANDQ laneMask, CX; MOVQ $1, AX; SHLQ CX, AX; DECQ AX; KMOVW AX, K1
 
 // func deviationSumsAVX512(x *float32, rows, width, stride int, shift float64, out *[16]float64)
 // out[0:8] gets lane sums of (x-shift), out[8:16] lane sums of (x-shift)².
@@ -15,20 +29,8 @@ TEXT ·deviationSumsAVX512(SB), NOSPLIT, $0-48
 	MOVQ         stride+24(FP), R10
 	SHLQ         $2, R10
 	VBROADCASTSD shift+32(FP), Z31
-	VXORPD       Z0, Z0, Z0
-	VXORPD       Z1, Z1, Z1
-	VXORPD       Z2, Z2, Z2
-	VXORPD       Z3, Z3, Z3
-	VXORPD       Z4, Z4, Z4
-	VXORPD       Z5, Z5, Z5
-	VXORPD       Z6, Z6, Z6
-	VXORPD       Z7, Z7, Z7
-	MOVQ         R9, CX
-	ANDQ         $7, CX
-	MOVQ         $1, AX
-	SHLQ         CX, AX
-	DECQ         AX
-	KMOVW        AX, K1
+	ZERO_ACCUMULATORS
+	TAIL_MASK($7)
 	SHRQ         $3, R9
 
 dsrow:
@@ -84,12 +86,7 @@ dsnext:
 	DECQ R8
 	JNZ  dsrow
 
-	VADDPD  Z1, Z0, Z0
-	VADDPD  Z3, Z2, Z2
-	VADDPD  Z2, Z0, Z0
-	VADDPD  Z5, Z4, Z4
-	VADDPD  Z7, Z6, Z6
-	VADDPD  Z6, Z4, Z4
+	SUM_ACCUMULATORS
 	MOVQ    out+40(FP), DI
 	VMOVUPD Z0, (DI)
 	VMOVUPD Z4, 64(DI)
@@ -106,20 +103,8 @@ TEXT ·gradSumsAVX512(SB), NOSPLIT, $0-56
 	MOVQ         stride+32(FP), R10
 	SHLQ         $2, R10
 	VBROADCASTSD mean+40(FP), Z31
-	VXORPD       Z0, Z0, Z0
-	VXORPD       Z1, Z1, Z1
-	VXORPD       Z2, Z2, Z2
-	VXORPD       Z3, Z3, Z3
-	VXORPD       Z4, Z4, Z4
-	VXORPD       Z5, Z5, Z5
-	VXORPD       Z6, Z6, Z6
-	VXORPD       Z7, Z7, Z7
-	MOVQ         R9, CX
-	ANDQ         $7, CX
-	MOVQ         $1, AX
-	SHLQ         CX, AX
-	DECQ         AX
-	KMOVW        AX, K1
+	ZERO_ACCUMULATORS
+	TAIL_MASK($7)
 	SHRQ         $3, R9
 
 gsrow:
@@ -172,12 +157,7 @@ gsnext:
 	DECQ R8
 	JNZ  gsrow
 
-	VADDPD  Z1, Z0, Z0
-	VADDPD  Z3, Z2, Z2
-	VADDPD  Z2, Z0, Z0
-	VADDPD  Z5, Z4, Z4
-	VADDPD  Z7, Z6, Z6
-	VADDPD  Z6, Z4, Z4
+	SUM_ACCUMULATORS
 	MOVQ    out+48(FP), DI
 	VMOVUPD Z0, (DI)
 	VMOVUPD Z4, 64(DI)
@@ -199,12 +179,7 @@ TEXT ·normGradRowsAVX512(SB), NOSPLIT, $0-56
 	VBROADCASTSD 8(AX), Z29
 	VBROADCASTSD 16(AX), Z30
 	VBROADCASTSD 24(AX), Z31
-	MOVQ         R9, CX
-	ANDQ         $7, CX
-	MOVQ         $1, AX
-	SHLQ         CX, AX
-	DECQ         AX
-	KMOVW        AX, K1
+	TAIL_MASK($7)
 	SHRQ         $3, R9
 
 ngrow:
@@ -264,12 +239,7 @@ TEXT ·affineRowsAVX512(SB), NOSPLIT, $0-48
 	SHLQ         $2, R10
 	VBROADCASTSS scale+40(FP), Z30
 	VBROADCASTSS shift+44(FP), Z31
-	MOVQ         R9, CX
-	ANDQ         $15, CX
-	MOVQ         $1, AX
-	SHLQ         CX, AX
-	DECQ         AX
-	KMOVW        AX, K1
+	TAIL_MASK($15)
 	SHRQ         $4, R9
 
 afrow:

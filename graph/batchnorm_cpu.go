@@ -135,28 +135,51 @@ func batchStats[T Float](e *Exec, n, c, inner int, x, stats []T) {
 
 // batchNormTrain normalises x with its own batch statistics: y = γ·(x-μ)/√(σ²+ε) + β.
 func batchNormTrain[T Float](e *Exec, n, c, inner int, eps float64, x, gamma, beta, y []T) {
-	moments := batchMoments(e, n, c, inner, x)
-	job := jobOf[batchNormTrainJob[T]](e)
-	job.n, job.c, job.inner, job.eps, job.x, job.gamma, job.beta, job.y, job.moments = n, c, inner, eps, x, gamma, beta, y, moments
+	normalise(e, n, c, inner, eps, x, gamma, beta, statistics[T]{moments: batchMoments(e, n, c, inner, x)}, y)
+}
+
+// batchNormInfer normalises with given (moving) statistics.
+func batchNormInfer[T Float](e *Exec, n, c, inner int, eps float64, x, gamma, beta, mean, variance, y []T) {
+	normalise(e, n, c, inner, eps, x, gamma, beta, statistics[T]{mean: mean, variance: variance}, y)
+}
+
+// statistics are the per-channel mean and variance a batch normalisation uses: the batch's own moments
+// (float64, from batchMoments), or given means and variances (moving statistics).
+type statistics[T Float] struct {
+	moments        []float64
+	mean, variance []T
+}
+
+func (s statistics[T]) of(c, ch int) (mean, variance float64) {
+	if s.moments != nil {
+		return s.moments[ch], s.moments[c+ch]
+	}
+	return float64(s.mean[ch]), float64(s.variance[ch])
+}
+
+// normalise writes y = γ·(x-μ)/√(σ²+ε) + β per channel.
+func normalise[T Float](e *Exec, n, c, inner int, eps float64, x, gamma, beta []T, stats statistics[T], y []T) {
+	job := jobOf[normaliseJob[T]](e)
+	job.n, job.c, job.inner, job.eps, job.x, job.gamma, job.beta, job.stats, job.y = n, c, inner, eps, x, gamma, beta, stats, y
 	e.parallel(c, job)
 }
 
-type batchNormTrainJob[T Float] struct {
-	n       int
-	c       int
-	inner   int
-	eps     float64
-	x       []T
-	gamma   []T
-	beta    []T
-	y       []T
-	moments []float64
+type normaliseJob[T Float] struct {
+	n     int
+	c     int
+	inner int
+	eps   float64
+	x     []T
+	gamma []T
+	beta  []T
+	stats statistics[T]
+	y     []T
 }
 
-func (job *batchNormTrainJob[T]) Run(lo, hi int) {
+func (job *normaliseJob[T]) Run(lo, hi int) {
 	n, c, inner, eps, x, gamma, beta, y := job.n, job.c, job.inner, job.eps, job.x, job.gamma, job.beta, job.y
 	for ch := lo; ch < hi; ch++ {
-		m, v := job.moments[ch], job.moments[c+ch]
+		m, v := job.stats.of(c, ch)
 		scale := float64(gamma[ch]) / math.Sqrt(v+eps)
 		shift := float64(beta[ch]) - m*scale
 		affine(x, y, n, c, inner, ch, T(scale), T(shift))
@@ -224,72 +247,36 @@ func (job *batchNormTrainGradJob[T]) Run(lo, hi int) {
 	}
 }
 
-// gammaGrad is Σ dy·(x-μ)/√(σ²+ε) per channel, with μ and σ² the batch's own statistics when stats is
+// gammaGrad is Σ dy·(x-μ)/√(σ²+ε) per channel, with μ and σ² the batch's own statistics when mean is
 // nil, or the given (mean, variance) otherwise.
 func gammaGrad[T Float](e *Exec, n, c, inner int, eps float64, x, dy, mean, variance, dgamma []T) {
-	job := jobOf[gammaGradJob[T]](e)
-	job.n, job.c, job.inner, job.eps, job.x, job.dy, job.mean, job.variance, job.dgamma = n, c, inner, eps, x, dy, mean, variance, dgamma
-	job.moments = nil
+	stats := statistics[T]{mean: mean, variance: variance}
 	if mean == nil {
-		job.moments = batchMoments(e, n, c, inner, x)
+		stats = statistics[T]{moments: batchMoments(e, n, c, inner, x)}
 	}
+	job := jobOf[gammaGradJob[T]](e)
+	job.n, job.c, job.inner, job.eps, job.x, job.dy, job.stats, job.dgamma = n, c, inner, eps, x, dy, stats, dgamma
 	e.parallel(c, job)
 }
 
 type gammaGradJob[T Float] struct {
-	n        int
-	c        int
-	inner    int
-	eps      float64
-	x        []T
-	dy       []T
-	mean     []T
-	variance []T
-	dgamma   []T
-	moments  []float64 // the batch's own moments when mean is nil
+	n      int
+	c      int
+	inner  int
+	eps    float64
+	x      []T
+	dy     []T
+	stats  statistics[T]
+	dgamma []T
 }
 
 func (job *gammaGradJob[T]) Run(lo, hi int) {
-	n, c, inner, eps, x, dy, mean, variance, dgamma := job.n, job.c, job.inner, job.eps, job.x, job.dy, job.mean, job.variance, job.dgamma
+	n, c, inner, eps, x, dy, dgamma := job.n, job.c, job.inner, job.eps, job.x, job.dy, job.dgamma
 	for ch := lo; ch < hi; ch++ {
-		var mu, v float64
-		if job.moments != nil {
-			mu, v = job.moments[ch], job.moments[c+ch]
-		} else {
-			mu, v = float64(mean[ch]), float64(variance[ch])
-		}
+		mu, v := job.stats.of(c, ch)
 		inv := 1 / math.Sqrt(v+eps)
 		_, s := gradSums(channelRows(dy, n, c, inner, ch), channelRows(x, n, c, inner, ch), n, inner, c*inner, mu)
 		dgamma[ch] = T(s * inv)
-	}
-}
-
-// batchNormInfer normalises with given (moving) statistics.
-func batchNormInfer[T Float](e *Exec, n, c, inner int, eps float64, x, gamma, beta, mean, variance, y []T) {
-	job := jobOf[batchNormInferJob[T]](e)
-	job.n, job.c, job.inner, job.eps, job.x, job.gamma, job.beta, job.mean, job.variance, job.y = n, c, inner, eps, x, gamma, beta, mean, variance, y
-	e.parallel(c, job)
-}
-
-type batchNormInferJob[T Float] struct {
-	n        int
-	c        int
-	inner    int
-	eps      float64
-	x        []T
-	gamma    []T
-	beta     []T
-	mean     []T
-	variance []T
-	y        []T
-}
-
-func (job *batchNormInferJob[T]) Run(lo, hi int) {
-	n, c, inner, eps, x, gamma, beta, mean, variance, y := job.n, job.c, job.inner, job.eps, job.x, job.gamma, job.beta, job.mean, job.variance, job.y
-	for ch := lo; ch < hi; ch++ {
-		scale := float64(gamma[ch]) / math.Sqrt(float64(variance[ch])+eps)
-		shift := float64(beta[ch]) - float64(mean[ch])*scale
-		affine(x, y, n, c, inner, ch, T(scale), T(shift))
 	}
 }
 
