@@ -9,6 +9,9 @@ import "math"
 func channelStats[T Float](x []T, n, c, inner, ch int) (mean, variance float64) {
 	// One pass over deviations from the channel's first value: in float64 that is as accurate as two
 	// passes for float32 data, and it halves the memory traffic.
+	if n*inner == 0 {
+		return math.NaN(), math.NaN() // no values: undefined, as the two-pass formula's 0/0 gave
+	}
 	shift := float64(x[ch*inner])
 	s, ss := deviationSums(channelRows(x, n, c, inner, ch), n, inner, c*inner, shift)
 	m := float64(n * inner)
@@ -19,6 +22,9 @@ func channelStats[T Float](x []T, n, c, inner, ch int) (mean, variance float64) 
 // channelRows returns the span of x that holds channel ch: n rows of inner values, c·inner apart,
 // from the first row's start to the last row's end.
 func channelRows[T Float](x []T, n, c, inner, ch int) []T {
+	if n*inner == 0 {
+		return nil
+	}
 	return x[ch*inner : ((n-1)*c+ch+1)*inner]
 }
 

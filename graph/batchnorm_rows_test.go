@@ -161,3 +161,19 @@ func TestBatchNormMomentsMemo(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchNormEmptyBatch checks that a batch of no images gives undefined (NaN) statistics and empty
+// outputs instead of a panic.
+func TestBatchNormEmptyBatch(t *testing.T) {
+	e := NewExec(1)
+	defer e.Close()
+	gamma, beta, stats := []float32{1, 1}, []float32{0, 0}, make([]float32, 4)
+	batchStats(e, 0, 2, 3, nil, stats)
+	for i, v := range stats {
+		if !math.IsNaN(float64(v)) {
+			t.Fatalf("stats[%d] = %v for an empty batch, want NaN", i, v)
+		}
+	}
+	batchNormTrain(e, 0, 2, 3, 1e-3, nil, gamma, beta, nil)
+	batchNormTrainGrad(e, 0, 2, 3, 1e-3, nil, gamma, nil, nil)
+}
