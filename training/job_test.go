@@ -113,8 +113,8 @@ func TestJobRefusesMomentumWithoutSGD(t *testing.T) {
 }
 
 // TestFashionJobResizesToTheModel: a model built for 36×36 inputs trains on Fashion-MNIST resized to
-// that size, metrics.json records the input, and its weights are refused by the same network built for
-// 28×28 inputs (a residual network's parameters do not depend on the input size).
+// that size, metrics.json, the weights and the checkpoint record the input, and its weights are refused
+// by the same network built for 28×28 inputs (a residual network's parameters do not depend on the input size).
 func TestFashionJobResizesToTheModel(t *testing.T) {
 	_, _, root := fashionRoot(t)
 	recipe := Recipes()["better"]
@@ -136,6 +136,10 @@ func TestFashionJobResizesToTheModel(t *testing.T) {
 	small := opts
 	small.Model = net(28)
 	for _, file := range []string{"model.safetensors", "checkpoint.safetensors"} {
+		// the file says which network it belongs to, so a script can build that one
+		if c, h, w, err := RecordedInput(filepath.Join(opts.OutDir, file)); err != nil || [3]int{c, h, w} != [3]int{1, 36, 36} {
+			t.Errorf("%s records input %d×%d×%d (error %v), want 1×36×36", file, c, h, w, err)
+		}
 		_, err := EvaluateFashionJob(context.Background(), small, filepath.Join(opts.OutDir, file))
 		if !errors.Is(err, ErrCheckpoint) || !strings.Contains(err.Error(), "1x36x36") {
 			t.Errorf("%s of the 36×36 network in the 28×28 one: error %v, want ErrCheckpoint naming 1x36x36", file, err)

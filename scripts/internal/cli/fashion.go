@@ -4,6 +4,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -65,7 +66,7 @@ func fashionMain(name, about string, newModel func(init graph.Initializer, side 
 	if sized {
 		fs.IntVar(&side, "input-size", 28, "build the network for N×N inputs and resize the 28×28 images to it (bilinear, as Keras' Resizing layer); 56 gives the stem's 4× downsampling 14×14 maps instead of 7×7, for 4× the compute")
 	}
-	evaluate := fs.String("evaluate", "", "evaluate this model.safetensors or checkpoint.safetensors of a finished run on the validation and test sets, plainly and with mirror test-time augmentation, instead of training (write evaluation.json beside it, or in -out; -subset must match the run's)")
+	evaluate := fs.String("evaluate", "", "evaluate this model.safetensors or checkpoint.safetensors of a finished run on the validation and test sets, plainly and with mirror test-time augmentation, instead of training (write evaluation.json beside it, or in -out; -subset must match the run's; the network is built for the input size the file records unless -input-size is given)")
 	_ = fs.Parse(os.Args[1:])
 
 	r, ok := recipes[*recipeName]
@@ -112,6 +113,17 @@ func fashionMain(name, about string, newModel func(init graph.Initializer, side 
 	if err != nil {
 		fail(name, err)
 	}
+	if sized && *evaluate != "" && !given(fs, "input-size") {
+		// Evaluate the network the file was trained as: its input size is recorded beside the weights.
+		recorded, err := recordedSide(*evaluate)
+		if err != nil {
+			fail(name, err)
+		}
+		if recorded != 0 && recorded != side {
+			fmt.Fprintf(os.Stderr, "%s: %s was trained on %d×%d inputs: evaluating at that size\n", name, *evaluate, recorded, recorded)
+			side = recorded
+		}
+	}
 	if side < 8 || side > 1024 {
 		fail(name, fmt.Errorf("-input-size %d: want a side from 8 to 1024", side))
 	}
@@ -151,6 +163,28 @@ func fashionMain(name, about string, newModel func(init graph.Initializer, side 
 	if err != nil {
 		fail(name, err)
 	}
+}
+
+// given reports whether the command line set the flag.
+func given(fs *flag.FlagSet, flagName string) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) { set = set || f.Name == flagName })
+	return set
+}
+
+// recordedSide is the square input side that a weights file or checkpoint records, or 0 when it records
+// none (older files) or a non-square input (left for the model check to report).
+func recordedSide(path string) (int, error) {
+	_, height, width, err := training.RecordedInput(path)
+	switch {
+	case errors.Is(err, training.ErrNoInputRecorded):
+		return 0, nil
+	case err != nil:
+		return 0, err
+	case height != width:
+		return 0, nil
+	}
+	return height, nil
 }
 
 // CheckDevice accepts the devices this build supports.
