@@ -1,6 +1,7 @@
 package training
 
 import (
+	"bytes"
 	"encoding/binary"
 	"errors"
 	"os"
@@ -92,3 +93,34 @@ func TestRecordedInput(t *testing.T) {
 
 // errAny stands for "some error" in table tests.
 var errAny = errors.New("any error")
+
+// FuzzReadHeaderMetadata: the header-only reader never panics on arbitrary bytes, and whenever the
+// whole-file decoder accepts the bytes, both give the same metadata.
+func FuzzReadHeaderMetadata(f *testing.F) {
+	path := filepath.Join(f.TempDir(), "seed.safetensors")
+	if err := SaveCheckpoint(path, sampleTensors(), map[string]string{"input": "1x56x56", "format": weightsFormat}); err != nil {
+		f.Fatal(err)
+	}
+	good, err := os.ReadFile(path)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Add(good)
+	f.Add(good[:len(good)/2])
+	f.Add([]byte{})
+	f.Add(append(binary.LittleEndian.AppendUint64(nil, 2), "{}"...))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		header, err := readHeaderMetadata(bytes.NewReader(data))
+		if err == nil && header == nil {
+			t.Fatal("nil metadata without an error")
+		}
+		if _, whole, wholeErr := decodeCheckpoint(data); wholeErr == nil {
+			if err != nil {
+				t.Fatalf("whole file decodes, header read fails: %v", err)
+			}
+			if !reflect.DeepEqual(header, whole) {
+				t.Fatalf("header metadata %v, whole-file metadata %v", header, whole)
+			}
+		}
+	})
+}
